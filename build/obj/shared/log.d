@@ -1,0 +1,5 @@
+build/obj/shared/log.o: shared/log.c shared/log.h shared/compiler.h \
+ shared/banned.h
+shared/log.h:
+shared/compiler.h:
+shared/banned.h:

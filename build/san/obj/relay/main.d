@@ -1,0 +1,10 @@
+build/san/obj/relay/main.o: relay/main.c relay/relay.h shared/conf.h \
+ shared/diag.h shared/compiler.h shared/limits.h shared/cli.h \
+ shared/banned.h
+relay/relay.h:
+shared/conf.h:
+shared/diag.h:
+shared/compiler.h:
+shared/limits.h:
+shared/cli.h:
+shared/banned.h:

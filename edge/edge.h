@@ -1,0 +1,32 @@
+/* edge.h - the edge's configuration and the command table entry points. */
+#ifndef ONGRID_EDGE_H
+#define ONGRID_EDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shared/conf.h"
+#include "shared/diag.h"
+
+/* Every field is set from edge_conf_table (edge_conf.c), the one list of keys. */
+struct edge_conf {
+	char *name;     /* this host's name in reports and at the relay */
+	char *data_dir; /* state: tsdb, logs index, timeline, outbox */
+	char *log_level;
+	char *log_format;
+	char *control_socket;
+};
+
+extern const struct conf_table edge_conf_table;
+
+/* Load the configuration for a command: -c path (or NULL for the default) plus the
+ * environment. Prints the error and returns its exit status (2) on bad input, else 0. */
+int edge_conf_load(struct edge_conf *c, const char *path);
+void edge_conf_release(struct edge_conf *c);
+
+/* Commands (edge/cmd_*.c). Each gets argv starting at the command name and returns the
+ * process exit status: 0 success, 1 run-time failure, 2 bad usage or input. */
+int cmd_status(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

@@ -1,0 +1,86 @@
+/* edge_conf.c - every key of edge.conf, its type, default and meaning. docs/config-edge.md
+ * is generated from this table (`ongrid-edge config --doc`), and a test keeps them equal. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edge/edge.h"
+#include "shared/alloc.h"
+#include "shared/log.h"
+#include "shared/banned.h"
+
+#define K(name, type, def, field, doc)                                              \
+	{                                                                           \
+		name, type, def, offsetof(struct edge_conf, field), doc, 0, 0, NULL \
+	}
+#define KC(name, def, field, choices, doc)                                                    \
+	{                                                                                     \
+		name, CONF_STRING, def, offsetof(struct edge_conf, field), doc, 0, 0, choices \
+	}
+
+static const struct conf_key keys[] = {
+	K("name", CONF_STRING, NULL, name,
+	  "Name of this host in reports and at the relay; the kernel's hostname when unset."),
+	K("data_dir", CONF_STRING, "/var/lib/ongrid", data_dir,
+	  "Directory for the edge's state: time series, log index, timeline and outbox."),
+	K("control_socket", CONF_STRING, "/run/ongrid/edge.sock", control_socket,
+	  "Unix socket the CLI uses to reach a running daemon (mode 0600, root only)."),
+	KC("log.level", "info", log_level, "err|warn|info|debug", "How much the daemon logs."),
+	KC("log.format", "text", log_format, "text|journal",
+	   "text: timestamped lines; journal: <N> priority prefixes that journald reads."),
+};
+
+const struct conf_table edge_conf_table = {
+	.daemon = "edge",
+	.default_path = "/etc/ongrid/edge.conf",
+	.keys = keys,
+	.nkeys = sizeof(keys) / sizeof(keys[0]),
+};
+
+static int validate(struct edge_conf *c, struct diag *d)
+{
+	enum log_level lvl;
+
+	if (log_level_parse(c->log_level, &lvl) < 0)
+		return diag_set(d, -EINVAL,
+		                "log.level: expected err, warn, info or debug, got '%s'",
+		                c->log_level);
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "journal") != 0)
+		return diag_set(d, -EINVAL, "log.format: expected text or journal, got '%s'",
+		                c->log_format);
+	if (!c->name || !*c->name) {
+		char host[256];
+		if (gethostname(host, sizeof(host)) < 0)
+			return diag_set(d, -errno, "cannot read hostname");
+		host[sizeof(host) - 1] = '\0';
+		free(c->name);
+		c->name = xstrdup(host);
+	}
+	log_setup(lvl, c->log_format[0] == 'j' ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT,
+	          "ongrid-edge");
+	return 0;
+}
+
+int edge_conf_load(struct edge_conf *c, const char *path)
+{
+	struct diag d = { 0 };
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	r = conf_load(&edge_conf_table, c, path, &d);
+	if (r == 0)
+		r = validate(c, &d);
+	if (r < 0) {
+		fprintf(stderr, "ongrid-edge: %s\n", d.msg);
+		return 2;
+	}
+	return 0;
+}
+
+void edge_conf_release(struct edge_conf *c)
+{
+	conf_release(&edge_conf_table, c);
+}

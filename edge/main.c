@@ -1,0 +1,28 @@
+/* main.c - ongrid-edge: argv -> the command table. */
+#include <stddef.h>
+
+#include "edge/edge.h"
+#include "shared/cli.h"
+#include "shared/compiler.h"
+#include "shared/banned.h"
+
+static const struct cli_cmd commands[] = {
+	{ "status", cmd_status, "status [-c FILE] [--json]",
+	  "this host's capabilities, collectors on/off and why, configuration in use" },
+	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
+	  "print the effective configuration, its reference, or check a file" },
+};
+
+static const struct cli edge_cli = {
+	.prog = "ongrid-edge",
+	.about = "The ongrid edge agent: collects kernel and host telemetry, stores it locally, "
+	         "runs tools\nand investigations on this host. Configuration: "
+	         "/etc/ongrid/edge.conf (-c FILE), ONGRID_* variables.",
+	.cmds = commands,
+	.ncmds = ARRAY_SIZE(commands),
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&edge_cli, argc, argv);
+}

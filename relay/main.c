@@ -1,0 +1,26 @@
+/* main.c - ongrid-relay: argv -> the command table. */
+#include <stddef.h>
+
+#include "relay/relay.h"
+#include "shared/cli.h"
+#include "shared/compiler.h"
+#include "shared/banned.h"
+
+static const struct cli_cmd commands[] = {
+	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
+	  "print the effective configuration, its reference, or check a file" },
+};
+
+static const struct cli relay_cli = {
+	.prog = "ongrid-relay",
+	.about = "The ongrid relay: authenticates edges that dial out to it and routes LLM calls,\n"
+	         "chat messages and cross-host queries. Configuration: /etc/ongrid/relay.conf "
+	         "(-c FILE),\nONGRID_* variables.",
+	.cmds = commands,
+	.ncmds = ARRAY_SIZE(commands),
+};
+
+int main(int argc, char **argv)
+{
+	return cli_main(&relay_cli, argc, argv);
+}

@@ -1,0 +1,45 @@
+# tests/: cmocka unit tests (built with ASan+UBSan), integration scripts, fuzz targets.
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(S)/tests/%)
+SAN_LIBS  := $(S)/libedge.a $(S)/librelay.a $(S)/libshared.a
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+TEST_STAMP := $(B)/.deps-test-$(DEPS)
+$(B)/.deps-test-1: install/deps.sh
+	$(Q)mkdir -p $(B)
+	$(Q)sh install/deps.sh test
+	$(Q)touch $@
+$(B)/.deps-test-0:
+	$(Q)mkdir -p $(B) && touch $@
+
+$(S)/tests/%: tests/unit/%.c $(SAN_LIBS) | $(TEST_STAMP)
+	$(E) UNIT $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SAN_LIBS) $(SAN_LDFLAGS) $(DEPLIBS) -lcmocka
+
+# Fuzz targets: clang + libFuzzer; project code is compiled again with coverage hooks.
+FUZZ_CFLAGS = $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIBOBJ = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(SHARED_SRC) $(EDGE_SRC) $(RELAY_SRC))
+$(B)/fuzz/obj/%.o: %.c | $(TEST_STAMP) $(BPF_SKELS)
+	$(E) FUZZCC $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Wno-unused-command-line-argument -c $< -o $@
+$(B)/fuzz/libfuzzlib.a: $(FUZZ_LIBOBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libfuzzlib.a | $(TEST_STAMP)
+	$(E) FUZZ $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEPLIBS)
+
+.PHONY: check-build
+check-build: $(TEST_STAMP) all $(UNIT_BINS) $(FUZZ_BINS) $(S)/ongrid-edge $(S)/ongrid-relay
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-build
+	$(Q)sh tests/run
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$${f##*/}; n=$${n#fuzz_}; mkdir -p tests/fuzz/corpus/$$n; \
+		echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 tests/fuzz/corpus/$$n || exit 1; done
