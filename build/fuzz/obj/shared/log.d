@@ -1,8 +1,0 @@
-build/fuzz/obj/shared/log.o: shared/log.c shared/log.h shared/compiler.h \
-  shared/banned.h
-
-shared/log.h:
-
-shared/compiler.h:
-
-shared/banned.h:

@@ -1,3 +1,0 @@
-build/san/obj/shared/str.o: shared/str.c shared/str.h shared/banned.h
-shared/str.h:
-shared/banned.h:
