@@ -28,5 +28,6 @@ void edge_conf_release(struct edge_conf *c);
  * process exit status: 0 success, 1 run-time failure, 2 bad usage or input. */
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 static const struct cli_cmd commands[] = {
 	{ "status", cmd_status, "status [-c FILE] [--json]",
 	  "this host's capabilities, collectors on/off and why, configuration in use" },
+	{ "collect", cmd_collect, "collect [--only NAMES] [--interval 1s] [--rounds 2] [--json]",
+	  "run the collectors in the foreground and print the last round's samples" },
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
 };
