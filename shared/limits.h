@@ -18,4 +18,17 @@
 /* One diagnostic message: enough for "file:line:col: key 'x': expected ..." */
 #define ONGRID_DIAG_MAX 512
 
+/* PromQL (edge/tsdb/promql_*.c). A query is typed by a person or a model; 64 KiB is far
+ * beyond any real one. The parser and evaluator recurse per nesting level, so a hostile
+ * query is refused past PROMQL_MAX_DEPTH instead of exhausting the stack. */
+#define ONGRID_PROMQL_MAX_QUERY_BYTES (64u << 10)
+#define ONGRID_PROMQL_MAX_DEPTH 128
+/* One result (or intermediate) vector holds at most this many series: more is a query
+ * that needs a narrower selector, not more memory. */
+#define ONGRID_PROMQL_MAX_SERIES 10000
+/* Steps per range query, as in Prometheus (11,000 points per series). */
+#define ONGRID_PROMQL_MAX_STEPS 11000
+/* Points (series x steps) alive at once during one evaluation: 4M doubles = 32 MiB. */
+#define ONGRID_PROMQL_MAX_POINTS (4u << 20)
+
 #endif
