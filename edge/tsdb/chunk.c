@@ -1,0 +1,577 @@
+/* chunk.c - Gorilla-style sample compression with a lossless decimal mode (see chunk.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/tsdb/chunk.h"
+#include "shared/alloc.h"
+#include "shared/banned.h"
+
+/* Powers of ten up to 1e9 are exact doubles, so i / pow10[k] is one correctly rounded
+ * division: the encoder checks that exact expression, and the decoder repeats it. */
+#define DEC_MAX_SCALE 9
+static const double pow10_tab[DEC_MAX_SCALE + 1] = { 1e0, 1e1, 1e2, 1e3, 1e4,
+	                                             1e5, 1e6, 1e7, 1e8, 1e9 };
+/* Scaled integers stay within the doubles' exact integer range. */
+#define DEC_MAX_ABS 9007199254740992.0 /* 2^53 */
+
+static uint64_t dbits(double v)
+{
+	uint64_t b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static double bitsd(uint64_t b)
+{
+	double v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+/* ---- bit writer and reader ---- */
+
+int bitw_put(struct bitw *w, uint64_t v, unsigned n)
+{
+	size_t need = (w->nbits + n + 7) / 8;
+
+	if (need > w->max)
+		return -E2BIG;
+	if (need > w->cap) {
+		size_t cap = w->cap ? w->cap : 16;
+		while (cap < need)
+			cap *= 2;
+		if (cap > w->max)
+			cap = w->max;
+		w->data = xrealloc(w->data, cap);
+		memset(w->data + w->cap, 0, cap - w->cap);
+		w->cap = cap;
+	}
+	if (n < 64)
+		v &= (UINT64_C(1) << n) - 1;
+	while (n > 0) {
+		unsigned room = 8 - (unsigned)(w->nbits & 7);
+		unsigned take = n < room ? n : room;
+		uint8_t bits = (uint8_t)((v >> (n - take)) & ((1u << take) - 1));
+
+		w->data[w->nbits >> 3] |= (uint8_t)(bits << (room - take));
+		w->nbits += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* Drop the bits after nbits so a failed append leaves no trace (bitw_put ORs bits in). */
+static void bitw_truncate(struct bitw *w, size_t nbits)
+{
+	size_t end = (w->nbits + 7) / 8;
+
+	if (nbits >= w->nbits)
+		return;
+	if (nbits & 7)
+		w->data[nbits >> 3] &= (uint8_t)(0xff << (8 - (nbits & 7)));
+	for (size_t i = (nbits + 7) / 8; i < end; i++)
+		w->data[i] = 0;
+	w->nbits = nbits;
+}
+
+void bitw_release(struct bitw *w)
+{
+	free(w->data);
+	w->data = NULL;
+	w->nbits = w->cap = 0;
+}
+
+void bitr_init(struct bitr *r, const uint8_t *p, size_t len)
+{
+	r->data = p;
+	r->nbits = len * 8;
+	r->pos = 0;
+}
+
+int bitr_get(struct bitr *r, unsigned n, uint64_t *ret)
+{
+	uint64_t out = 0;
+	size_t pos = r->pos;
+
+	if (n == 0 || n > 64 || r->nbits - r->pos < n)
+		return -EPROTO;
+	while (n > 0) {
+		unsigned avail = 8 - (unsigned)(pos & 7);
+		unsigned take = n < avail ? n : avail;
+		unsigned bits = (r->data[pos >> 3] >> (avail - take)) & ((1u << take) - 1);
+
+		out = (out << take) | bits;
+		pos += take;
+		n -= take;
+	}
+	r->pos = pos;
+	*ret = out;
+	return 0;
+}
+
+/* ---- variable-width signed integers (timestamp and decimal deltas) ----
+ * '0' = 0; '10' + 7 bits; '110' + 10; '1110' + 14; '11110' + 20; '111110' + 32;
+ * '111111' + 64. The 7- and 10-bit buckets keep small gauge steps, counter increments in
+ * hundredths and millisecond jitter cheap. */
+static const struct {
+	uint8_t prefix, prefix_bits, bits;
+} buckets[] = {
+	{ 0x2, 2, 7 },   { 0x6, 3, 10 },  { 0xe, 4, 14 },
+	{ 0x1e, 5, 20 }, { 0x3e, 6, 32 }, { 0x3f, 6, 64 },
+};
+
+static int put_varbits(struct bitw *w, uint64_t u)
+{
+	int64_t x = (int64_t)u;
+	int r;
+
+	if (x == 0)
+		return bitw_put(w, 0, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(buckets); i++) {
+		unsigned b = buckets[i].bits;
+		if (b < 64) {
+			int64_t lo = -(INT64_C(1) << (b - 1)), hi = (INT64_C(1) << (b - 1)) - 1;
+			if (x < lo || x > hi)
+				continue;
+		}
+		r = bitw_put(w, buckets[i].prefix, buckets[i].prefix_bits);
+		if (r < 0)
+			return r;
+		return bitw_put(w, u, b);
+	}
+	return -EINVAL; /* unreachable: the last bucket takes everything */
+}
+
+static int get_varbits(struct bitr *r, uint64_t *ret)
+{
+	unsigned ones = 0;
+	uint64_t bit, x;
+	unsigned b;
+	int e;
+
+	/* count the prefix's ones: up to 5 end with a zero, 6 stand alone */
+	for (;;) {
+		e = bitr_get(r, 1, &bit);
+		if (e < 0)
+			return e;
+		if (!bit)
+			break;
+		if (++ones == ARRAY_SIZE(buckets))
+			break;
+	}
+	if (ones == 0) {
+		*ret = 0;
+		return 0;
+	}
+	b = buckets[ones - 1].bits;
+	e = bitr_get(r, b, &x);
+	if (e < 0)
+		return e;
+	if (b < 64 && (x >> (b - 1)) & 1)
+		x |= ~UINT64_C(0) << b; /* sign-extend */
+	*ret = x;
+	return 0;
+}
+
+/* ---- decimal detection ---- */
+
+static bool dec_fits(double v, unsigned k, uint64_t *ret)
+{
+	double s = v * pow10_tab[k], back;
+	int64_t i;
+
+	if (!(s >= -DEC_MAX_ABS && s <= DEC_MAX_ABS)) /* also false for NaN */
+		return false;
+	i = (int64_t)(s < 0 ? s - 0.5 : s + 0.5);
+	back = (double)i / pow10_tab[k];
+	if (dbits(back) != dbits(v)) /* -0.0 and anything inexact end here */
+		return false;
+	*ret = (uint64_t)i;
+	return true;
+}
+
+/* The smallest decimal scale that holds v exactly, or -1. */
+static int dec_scale(double v)
+{
+	uint64_t i;
+
+	for (unsigned k = 0; k <= DEC_MAX_SCALE; k++)
+		if (dec_fits(v, k, &i))
+			return (int)k;
+	return -1;
+}
+
+/* ---- encoder ---- */
+
+static void set_header(struct chunk_app *a)
+{
+	a->w.data[0] = (uint8_t)(a->enc | (a->scale << 4));
+	a->w.data[1] = (uint8_t)(a->n >> 8);
+	a->w.data[2] = (uint8_t)a->n;
+}
+
+void chunk_app_init(struct chunk_app *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->w.max = CHUNK_MAX_BYTES;
+	a->leading = 0xff;
+}
+
+void chunk_app_release(struct chunk_app *a)
+{
+	bitw_release(&a->w);
+	chunk_app_init(a);
+}
+
+const uint8_t *chunk_app_bytes(const struct chunk_app *a, size_t *ret_len)
+{
+	*ret_len = (a->w.nbits + 7) / 8;
+	return a->w.data;
+}
+
+int64_t chunk_app_last_t(const struct chunk_app *a)
+{
+	return (int64_t)a->t;
+}
+
+static int put_xor(struct chunk_app *a, uint64_t bits)
+{
+	uint64_t x = bits ^ a->vbits;
+	unsigned lead, trail, sig;
+	int r;
+
+	if (x == 0)
+		return bitw_put(&a->w, 0, 1);
+	lead = (unsigned)__builtin_clzll(x);
+	trail = (unsigned)__builtin_ctzll(x);
+	if (lead > 31)
+		lead = 31;
+	if (a->leading != 0xff && lead >= a->leading && trail >= a->trailing) {
+		r = bitw_put(&a->w, 0x2, 2);
+		if (r == 0)
+			r = bitw_put(&a->w, x >> a->trailing, 64u - a->leading - a->trailing);
+		return r;
+	}
+	sig = 64 - lead - trail;
+	r = bitw_put(&a->w, 0x3, 2);
+	if (r == 0)
+		r = bitw_put(&a->w, lead, 5);
+	if (r == 0)
+		r = bitw_put(&a->w, sig & 63, 6); /* 64 is written as 0 */
+	if (r == 0)
+		r = bitw_put(&a->w, x >> trail, sig);
+	a->leading = (uint8_t)lead;
+	a->trailing = (uint8_t)trail;
+	return r;
+}
+
+/* Encode one sample in the chunk's current mode; the caller has checked order and fit. */
+static int put_sample(struct chunk_app *a, int64_t t, double v, uint64_t iv)
+{
+	uint64_t ut = (uint64_t)t;
+	int r;
+
+	if (a->n == 0) {
+		r = bitw_put(&a->w, 0, 24); /* header, filled by set_header */
+		if (r == 0)
+			r = bitw_put(&a->w, ut, 64);
+		if (r == 0)
+			r = bitw_put(&a->w, a->enc == CHUNK_XOR ? dbits(v) : iv, 64);
+		if (r < 0)
+			return r;
+		a->t = ut;
+		a->tdelta = 0;
+		a->vbits = dbits(v);
+		a->iv = iv;
+		a->idelta = 0;
+	} else {
+		uint64_t delta = ut - a->t;
+
+		r = put_varbits(&a->w, delta - a->tdelta);
+		if (r < 0)
+			return r;
+		a->t = ut;
+		a->tdelta = delta;
+		switch (a->enc) {
+		case CHUNK_XOR:
+			r = put_xor(a, dbits(v));
+			a->vbits = dbits(v);
+			break;
+		case CHUNK_DEC_DOD:
+			delta = iv - a->iv;
+			r = put_varbits(&a->w, delta - a->idelta);
+			a->idelta = delta;
+			a->iv = iv;
+			break;
+		default:
+			r = put_varbits(&a->w, iv - a->iv);
+			a->iv = iv;
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	a->n++;
+	set_header(a);
+	return 0;
+}
+
+static bool fits(const struct chunk_app *a, double v, uint64_t *ret_iv)
+{
+	*ret_iv = 0;
+	return a->enc == CHUNK_XOR || dec_fits(v, a->scale, ret_iv);
+}
+
+/* Encode n samples into a fresh appender with a fixed encoding; -EDOM if a value does not
+ * fit that encoding. */
+static int encode_fixed(const int64_t *t, const double *v, size_t n, unsigned enc, unsigned scale,
+                        struct chunk_app *out)
+{
+	int r;
+
+	chunk_app_init(out);
+	out->enc = (uint8_t)enc;
+	out->scale = (uint8_t)scale;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t iv;
+		if (i > 0 && t[i] <= t[i - 1]) {
+			r = -EINVAL;
+			goto fail;
+		}
+		if (!fits(out, v[i], &iv)) {
+			r = -EDOM;
+			goto fail;
+		}
+		r = put_sample(out, t[i], v[i], iv);
+		if (r < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	chunk_app_release(out);
+	return r;
+}
+
+/* The decimal scale that holds all n values, or -1 when one of them is no decimal. */
+static int common_scale(const double *v, size_t n)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t iv;
+		if (dec_fits(v[i], (unsigned)k, &iv))
+			continue;
+		k = dec_scale(v[i]);
+		if (k < 0)
+			return -1;
+		/* a larger scale can still fail an earlier value past 2^53: recheck all */
+		for (size_t j = 0; j < i; j++)
+			if (!dec_fits(v[j], (unsigned)k, &iv))
+				return -1;
+	}
+	return k;
+}
+
+int chunk_append(struct chunk_app *a, int64_t t, double v)
+{
+	int64_t ts[CHUNK_MAX_SAMPLES];
+	double vs[CHUNK_MAX_SAMPLES];
+	struct chunk_app fresh;
+	struct chunk_iter it;
+	uint64_t iv;
+	size_t n = 0;
+	int k, r;
+
+	if (a->n >= CHUNK_MAX_SAMPLES)
+		return -E2BIG;
+	if (a->n > 0 && t <= (int64_t)a->t)
+		return -ERANGE;
+	if (a->n == 0) {
+		k = dec_scale(v);
+		a->enc = k < 0 ? CHUNK_XOR : CHUNK_DEC_DOD;
+		a->scale = (uint8_t)(k < 0 ? 0 : k);
+	}
+	if (fits(a, v, &iv)) {
+		struct chunk_app save = *a;
+		r = put_sample(a, t, v, iv);
+		if (r < 0) {
+			bitw_truncate(&a->w, save.w.nbits);
+			save.w = a->w;
+			*a = save;
+		}
+		return r;
+	}
+
+	/* The value needs a larger scale or XOR: re-encode the chunk so far with it. */
+	r = chunk_iter_init(&it, a->w.data, (a->w.nbits + 7) / 8);
+	if (r < 0)
+		return r;
+	while ((r = chunk_iter_next(&it, &ts[n], &vs[n])) == 1)
+		n++;
+	if (r < 0)
+		return r;
+	ts[n] = t;
+	vs[n] = v;
+	n++;
+	k = common_scale(vs, n);
+	r = -EDOM;
+	if (k >= 0)
+		r = encode_fixed(ts, vs, n, CHUNK_DEC_DOD, (unsigned)k, &fresh);
+	if (r == -EDOM)
+		r = encode_fixed(ts, vs, n, CHUNK_XOR, 0, &fresh);
+	if (r < 0)
+		return r;
+	chunk_app_release(a);
+	*a = fresh;
+	return 0;
+}
+
+int chunk_encode(const int64_t *t, const double *v, size_t n, uint8_t **ret, size_t *ret_len)
+{
+	struct chunk_app best, c;
+	int k, r;
+
+	if (n == 0 || n > CHUNK_MAX_SAMPLES)
+		return -EINVAL;
+	r = encode_fixed(t, v, n, CHUNK_XOR, 0, &best);
+	if (r < 0)
+		return r;
+	k = common_scale(v, n);
+	for (unsigned enc = CHUNK_DEC_DOD; k >= 0 && enc <= CHUNK_DEC_DELTA; enc++) {
+		if (encode_fixed(t, v, n, enc, (unsigned)k, &c) < 0)
+			continue;
+		if (c.w.nbits < best.w.nbits) {
+			chunk_app_release(&best);
+			best = c;
+		} else {
+			chunk_app_release(&c);
+		}
+	}
+	*ret_len = (best.w.nbits + 7) / 8;
+	*ret = best.w.data; /* ownership moves to the caller */
+	return 0;
+}
+
+/* ---- decoder ---- */
+
+int chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	if (len < CHUNK_HEADER_BYTES)
+		return -EPROTO;
+	it->enc = p[0] & 0xf;
+	it->scale = p[0] >> 4;
+	it->n = (uint16_t)(p[1] << 8 | p[2]);
+	if (it->enc == 0 || it->enc >= _CHUNK_ENC_MAX || it->n == 0 || it->n > CHUNK_MAX_SAMPLES ||
+	    it->scale > DEC_MAX_SCALE || (it->enc == CHUNK_XOR && it->scale != 0))
+		return -EPROTO;
+	bitr_init(&it->r, p, len);
+	it->r.pos = CHUNK_HEADER_BYTES * 8;
+	it->leading = 0xff;
+	return 0;
+}
+
+static int get_xor(struct chunk_iter *it)
+{
+	uint64_t b, lead, sig, x;
+	int r;
+
+	r = bitr_get(&it->r, 1, &b);
+	if (r < 0 || b == 0)
+		return r;
+	r = bitr_get(&it->r, 1, &b);
+	if (r < 0)
+		return r;
+	if (b == 0) {
+		if (it->leading == 0xff)
+			return -EPROTO;
+		sig = 64u - it->leading - it->trailing;
+	} else {
+		r = bitr_get(&it->r, 5, &lead);
+		if (r == 0)
+			r = bitr_get(&it->r, 6, &sig);
+		if (r < 0)
+			return r;
+		if (sig == 0)
+			sig = 64;
+		if (lead + sig > 64)
+			return -EPROTO;
+		it->leading = (uint8_t)lead;
+		it->trailing = (uint8_t)(64 - lead - sig);
+	}
+	r = bitr_get(&it->r, (unsigned)sig, &x);
+	if (r < 0)
+		return r;
+	if (x == 0)
+		return -EPROTO; /* the encoder writes '0' for an unchanged value */
+	it->vbits ^= x << it->trailing;
+	return 0;
+}
+
+int chunk_iter_next(struct chunk_iter *it, int64_t *ret_t, double *ret_v)
+{
+	uint64_t d;
+	int r;
+
+	if (it->i >= it->n)
+		return 0;
+	if (it->i == 0) {
+		r = bitr_get(&it->r, 64, &it->t);
+		if (r == 0)
+			r = bitr_get(&it->r, 64, &d);
+		if (r < 0)
+			return r;
+		it->vbits = it->iv = d;
+	} else {
+		uint64_t prev = it->t;
+
+		r = get_varbits(&it->r, &d);
+		if (r < 0)
+			return r;
+		it->tdelta += d;
+		it->t += it->tdelta;
+		if ((int64_t)it->t <= (int64_t)prev)
+			return -EPROTO;
+		switch (it->enc) {
+		case CHUNK_XOR:
+			r = get_xor(it);
+			break;
+		case CHUNK_DEC_DOD:
+			r = get_varbits(&it->r, &d);
+			it->idelta += d;
+			it->iv += it->idelta;
+			break;
+		default:
+			r = get_varbits(&it->r, &d);
+			it->iv += d;
+			break;
+		}
+		if (r < 0)
+			return r;
+	}
+	it->i++;
+	*ret_t = (int64_t)it->t;
+	*ret_v = it->enc == CHUNK_XOR ? bitsd(it->vbits)
+	                              : (double)(int64_t)it->iv / pow10_tab[it->scale];
+	return 1;
+}
+
+int chunk_decode(const uint8_t *p, size_t len, int64_t *t, double *v, size_t *ret_n)
+{
+	struct chunk_iter it;
+	size_t n = 0;
+	int r;
+
+	r = chunk_iter_init(&it, p, len);
+	if (r < 0)
+		return r;
+	while ((r = chunk_iter_next(&it, &t[n], &v[n])) == 1)
+		n++;
+	if (r < 0)
+		return r;
+	*ret_n = n;
+	return 0;
+}
