@@ -15,6 +15,12 @@ struct edge_conf {
 	char *log_level;
 	char *log_format;
 	char *control_socket;
+	/* collect.* and metrics.*: edge/collect/, edge/daemon.c, edge/http_metrics.c */
+	int64_t collect_interval_ms;         /* one collection round every this often */
+	struct conf_strlist collect_disable; /* collector names not to start */
+	int64_t collect_top_processes;       /* the proc collector's N */
+	bool metrics_enabled;                /* serve /metrics */
+	char *metrics_listen;                /* "127.0.0.1:9256" */
 };
 
 extern const struct conf_table edge_conf_table;

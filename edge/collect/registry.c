@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
+#include "edge/collect/procfs.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
 #include "shared/json.h"
@@ -14,6 +16,17 @@
 
 /* Every collector, in the order status lists them. Add new ones here. */
 static const struct collector *const all[] = {
+	/* procfs: always available, and the fallbacks the eBPF collectors name */
+	&cpu_collector,
+	&pressure_collector,
+	&memory_collector,
+	&disk_collector,
+	&filesystem_collector,
+	&net_collector,
+	&netstat_collector,
+	&proc_collector,
+	/* eBPF: each names the procfs collector above that covers for it when it is off */
+	&runqlat_collector,
 	NULL, /* keeps the array non-empty; skipped below */
 };
 
