@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
 #include "edge/collect/procfs.h"
 #include "shared/alloc.h"
@@ -25,8 +24,6 @@ static const struct collector *const all[] = {
 	&net_collector,
 	&netstat_collector,
 	&proc_collector,
-	/* eBPF: each names the procfs collector above that covers for it when it is off */
-	&runqlat_collector,
 	NULL, /* keeps the array non-empty; skipped below */
 };
 
