@@ -82,7 +82,8 @@ struct tsdb_stats {
 	uint64_t disk_samples;
 	uint64_t disk_bytes;
 	uint64_t files;
-	int64_t mint, maxt; /* oldest and newest sample, 0 when empty */
+	int64_t mint, maxt;     /* oldest and newest sample, 0 when empty */
+	uint64_t damaged_files; /* torn or corrupt files found at open and ignored */
 };
 void tsdb_get_stats(struct tsdb *db, struct tsdb_stats *ret);
 
