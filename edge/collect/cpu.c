@@ -16,7 +16,7 @@ static const struct metric_desc m_cpu = { "ongrid_cpu_seconds_total", METRIC_COU
 	                                  "CPU time spent in each mode, summed over all CPUs" };
 static const struct metric_desc m_core = { "ongrid_cpu_core_seconds_total", METRIC_COUNTER,
 	                                   "CPU time spent in each mode, per CPU" };
-static const struct metric_desc m_count = { "ongrid_cpu_count", METRIC_GAUGE,
+static const struct metric_desc m_count = { "ongrid_cpus", METRIC_GAUGE,
 	                                    "Number of CPUs listed in /proc/stat" };
 static const struct metric_desc m_ctxt = { "ongrid_context_switches_total", METRIC_COUNTER,
 	                                   "Context switches since boot" };

@@ -43,7 +43,7 @@ static const struct meminfo_field {
 	MEM("PageTables", "ongrid_memory_page_tables_bytes", "Page tables (PageTables)"),
 	MEM("Committed_AS", "ongrid_memory_committed_bytes",
 	    "Memory promised to processes (Committed_AS)"),
-	MEM("HugePages_Total", "ongrid_memory_hugepages_total", "Huge pages in the pool"),
+	MEM("HugePages_Total", "ongrid_memory_hugepages", "Huge pages in the pool"),
 	MEM("HugePages_Free", "ongrid_memory_hugepages_free", "Huge pages not in use"),
 	MEM("SwapTotal", "ongrid_swap_total_bytes", "Swap space (SwapTotal)"),
 	MEM("SwapFree", "ongrid_swap_free_bytes", "Unused swap space (SwapFree)"),
