@@ -21,6 +21,10 @@ struct edge_conf {
 	int64_t collect_top_processes;       /* the proc collector's N */
 	bool metrics_enabled;                /* serve /metrics */
 	char *metrics_listen;                /* "127.0.0.1:9256" */
+	/* tsdb.*: the store the daemon opens under data_dir/tsdb */
+	int64_t tsdb_retention_ms;
+	uint64_t tsdb_max_bytes;
+	int64_t tsdb_flush_interval_ms;
 };
 
 extern const struct conf_table edge_conf_table;
@@ -35,5 +39,6 @@ void edge_conf_release(struct edge_conf *c);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_run(int argc, char **argv); /* edge/cmd_run.c */
 
 #endif

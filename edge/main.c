@@ -11,6 +11,8 @@ static const struct cli_cmd commands[] = {
 	  "this host's capabilities, collectors on/off and why, configuration in use" },
 	{ "collect", cmd_collect, "collect [--only NAMES] [--interval 1s] [--rounds 2] [--json]",
 	  "run the collectors in the foreground and print the last round's samples" },
+	{ "run", cmd_run, "run [-c FILE]",
+	  "run the edge daemon: collectors, time-series store, control socket, /metrics" },
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
 };

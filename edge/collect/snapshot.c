@@ -129,3 +129,38 @@ cJSON *snapshot_json(const struct snapshot *s)
 	}
 	return arr;
 }
+
+int snapshot_to_tsdb(const struct snapshot *s, struct tsdb *db, struct diag *d)
+{
+	struct label *ls = NULL;
+	size_t alloc = 0, failed = 0;
+	struct diag fd = { 0 };
+	int first = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snapshot_sample *x = &s->samples[i];
+		struct diag sd = { 0 };
+		uint64_t ref;
+		int r;
+
+		ALLOC_GROW(ls, x->nlabels + 1, alloc);
+		ls[0] = (struct label){ "__name__", x->name };
+		memcpy(ls + 1, x->labels, x->nlabels * sizeof(*ls));
+		r = tsdb_series(db, ls, x->nlabels + 1, &ref, &sd);
+		if (r == 0)
+			r = tsdb_append(db, ref, s->t_ms, x->value);
+		if (r < 0) {
+			failed++;
+			if (!first) {
+				first = r;
+				diag_set(&fd, r, "series '%s': %s", x->name,
+				         sd.code ? sd.msg : strerror(-r));
+			}
+		}
+	}
+	free(ls);
+	if (first)
+		diag_set(d, first, "%zu of %zu samples not stored; first: %s", failed, s->n,
+		         fd.msg);
+	return first;
+}

@@ -57,6 +57,12 @@ void snapshot_histogram(struct snapshot *s, const struct metric_desc *m, const s
                         size_t nlabels, const double *upper, const uint64_t *counts, size_t nb,
                         uint64_t overflow, double sum);
 
+/* Append every sample to db at s->t_ms as the series {__name__=name, labels...}. A sample
+ * the store refuses (-ERANGE: older than the series' last one, e.g. after the clock
+ * stepped back) does not stop the others. Returns 0, or the first error with d naming
+ * the series and how many samples were not stored. */
+int snapshot_to_tsdb(const struct snapshot *s, struct tsdb *db, struct diag *d);
+
 /* [{"name": ..., "labels": {...}, "value": ...}, ...] */
 cJSON *snapshot_json(const struct snapshot *s);
 
