@@ -11,6 +11,7 @@
 #include "edge/collect/procfs.h"
 #include "edge/daemon.h"
 #include "edge/tsdb/expose.h"
+#include "edge/tsdb/promql.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
 #include "shared/fsutil.h"
@@ -242,6 +243,35 @@ static int ctl_flush(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
 	return 0;
 }
 
+/* {"cmd":"query","query":"rate(x[1m])"} evaluates at now; "time" (ms) picks the instant;
+ * "start", "end" (ms) and "step" (ms) make a range query. */
+static int ctl_query(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
+{
+	struct daemon *dm = udata;
+	const char *q = NULL;
+	int64_t t = now_ms(), start, end, step = 0;
+	int r;
+
+	r = json_get_string(req, "query", &q, "request", d);
+	if (r == -ENOENT)
+		return diag_set(d, -EINVAL, "request: missing \"query\"");
+	if (r < 0)
+		return r;
+	if ((r = json_get_int(req, "time", &t, "request", d)) < 0 && r != -ENOENT)
+		return r;
+	start = end = t;
+	if ((r = json_get_int(req, "start", &start, "request", d)) < 0 && r != -ENOENT)
+		return r;
+	if ((r = json_get_int(req, "end", &end, "request", d)) < 0 && r != -ENOENT)
+		return r;
+	if ((r = json_get_int(req, "step", &step, "request", d)) < 0 && r != -ENOENT)
+		return r;
+	if (end < start || (end > start && step <= 0))
+		return diag_set(d, -EINVAL,
+		                "request: a range needs start <= end and a positive step");
+	return promql_query_json(dm->db, q, start, end, step, ret, d);
+}
+
 /* Start the collectors (and /metrics) the configuration asks for. */
 static int start_collectors(struct daemon *dm, struct diag *d)
 {
@@ -378,6 +408,7 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 		goto out_collectors;
 	ctl_server_register(dm->ctl, "status", ctl_status, dm);
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
+	ctl_server_register(dm->ctl, "query", ctl_query, dm);
 	ev_io_init(&dm->ctl_io, on_ctl, ctl_server_fd(dm->ctl), EV_READ);
 	dm->ctl_io.data = dm;
 	ev_io_start(dm->loop, &dm->ctl_io);
