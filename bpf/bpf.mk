@@ -34,4 +34,4 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(E) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-.PRECIOUS: $(B)/bpf/%.bpf.o
+.PRECIOUS: $(B)/bpf/%.bpf.o $(B)/bpf/%.skel.h

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
 #include "edge/collect/procfs.h"
 #include "shared/alloc.h"
@@ -24,7 +25,12 @@ static const struct collector *const all[] = {
 	&net_collector,
 	&netstat_collector,
 	&proc_collector,
-	NULL, /* keeps the array non-empty; skipped below */
+	/* eBPF: each names the procfs collector above that covers for it when it is off */
+	&runqlat_collector,
+	&biolatency_collector,
+	&tcp_collector,
+	&procexec_collector,
+	&oomkill_collector,
 };
 
 const struct collector *const *collectors_all(size_t *ret_n)
