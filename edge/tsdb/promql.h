@@ -44,6 +44,10 @@ const char *promql_type_name(enum promql_type t);
  * full. */
 int promql_expr_format(const struct promql_expr *e, struct buf *out);
 
+/* Append labels the way Prometheus prints a series: name{k="v", ...}, or {k="v"} without
+ * a name, or {} for none. -E2BIG when out is full. */
+int promql_labels_format(const struct label *l, size_t n, struct buf *out);
+
 /* One result series. Labels are sorted by name and include __name__ when it survived.
  * For an instant vector n == 1; for a scalar there are no labels. */
 struct promql_series {

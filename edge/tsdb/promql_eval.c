@@ -264,12 +264,12 @@ static void keyed_free(struct keyed *k, size_t n)
 static int value_merge_dups(struct ev *ev, struct value *val, const char *what)
 {
 	struct keyed *k;
-	size_t i, j, t;
+	size_t i, j, t, nk = val->n;
 	int r = 0;
 
 	if (val->n < 2)
 		return 0;
-	k = xcalloc(val->n, sizeof(*k));
+	k = xcalloc(nk, sizeof(*k));
 	for (i = 0; i < val->n; i++) {
 		k[i].key = labels_key(val->s[i].labels, val->s[i].nlabels);
 		k[i].idx = i;
@@ -288,12 +288,10 @@ static int value_merge_dups(struct ev *ev, struct value *val, const char *what)
 			if (!b->has[t])
 				continue;
 			if (a->has[t]) {
-				char *shown = labels_key(a->labels, a->nlabels), *c;
-				for (c = shown; *c; c++)
-					if (*c == '\xff')
-						*c = ' ';
-				r = diag_set(ev->d, -EINVAL, "%s: {%s}", what, shown);
-				free(shown);
+				struct buf shown = BUF_INIT(200);
+				(void)promql_labels_format(a->labels, a->nlabels, &shown);
+				r = diag_set(ev->d, -EINVAL, "%s: %s", what, buf_str(&shown));
+				buf_release(&shown);
 				goto out;
 			}
 			a->has[t] = 1;
@@ -303,7 +301,7 @@ static int value_merge_dups(struct ev *ev, struct value *val, const char *what)
 	}
 	value_compact(ev, val);
 out:
-	keyed_free(k, val->n);
+	keyed_free(k, nk);
 	return r;
 }
 
@@ -1258,12 +1256,11 @@ out:
 }
 
 /* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
-static int eval_expr(struct ev *ev, const struct promql_expr *e, struct value *out)
+static int eval_node(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	size_t i, t;
 	int r;
 
-	memset(out, 0, sizeof(*out));
 	switch (e->kind) {
 	case NODE_NUMBER:
 		out->type = PROMQL_SCALAR;
@@ -1302,6 +1299,19 @@ static int eval_expr(struct ev *ev, const struct promql_expr *e, struct value *o
 		return value_merge_dups(ev, out, dup_labelset);
 	}
 	return diag_set(ev->d, -EINVAL, "internal error: unknown expression kind");
+}
+
+/* Evaluate e into out; on failure out is left empty, whatever the node had built. */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
+static int eval_expr(struct ev *ev, const struct promql_expr *e, struct value *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = eval_node(ev, e, out);
+	if (r < 0)
+		value_release(ev, out);
+	return r;
 }
 
 /* ---- results --------------------------------------------------------------------- */

@@ -214,3 +214,30 @@ int promql_expr_format(const struct promql_expr *e, struct buf *b)
 	}
 	return -EINVAL;
 }
+
+int promql_labels_format(const struct label *l, size_t n, struct buf *b)
+{
+	const char *name = NULL;
+	size_t i;
+	bool first = true;
+	int r = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i].name, "__name__") == 0)
+			name = l[i].value;
+	if (name)
+		r = buf_adds(b, name);
+	if (r >= 0 && (!name || n > 1))
+		r = buf_addc(b, '{');
+	for (i = 0; r >= 0 && i < n; i++) {
+		if (strcmp(l[i].name, "__name__") == 0)
+			continue;
+		r = buf_addf(b, "%s%s=", first ? "" : ", ", l[i].name);
+		if (r >= 0)
+			r = add_quoted(b, l[i].value);
+		first = false;
+	}
+	if (r >= 0 && (!name || n > 1))
+		r = buf_addc(b, '}');
+	return r;
+}
