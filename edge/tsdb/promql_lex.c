@@ -146,7 +146,7 @@ static int lex_number(struct promql_lexer *lx, struct promql_token *tok, struct 
 	char tmp[128];
 	char *end;
 	bool bad;
-	int64_t ms;
+	int64_t ms = 0;
 
 	n = scan_duration(s, lx->len, i, &ms, &bad);
 	if (bad)

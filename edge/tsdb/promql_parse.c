@@ -344,7 +344,7 @@ static int parse_selector(struct parser *p, struct promql_expr **ret)
 	while (p->tok.type != TOK_RBRACE) {
 		struct promql_matcher m = { 0 };
 		size_t mpos = p->tok.pos;
-		bool empty;
+		bool empty = false;
 
 		if (!ident_is_label_name(p)) {
 			r = expected(p, "label name or '}'");
