@@ -40,5 +40,6 @@ int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_run(int argc, char **argv); /* edge/cmd_run.c */
+int cmd_query(int argc, char **argv); /* edge/cmd_query.c */
 
 #endif

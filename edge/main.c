@@ -13,6 +13,9 @@ static const struct cli_cmd commands[] = {
 	  "run the collectors in the foreground and print the last round's samples" },
 	{ "run", cmd_run, "run [-c FILE]",
 	  "run the edge daemon: collectors, time-series store, control socket, /metrics" },
+	{ "query", cmd_query,
+	  "query 'PROMQL' [--since 30m] [--step 15s] [--time T] [-c FILE] [--json]",
+	  "evaluate PromQL over this host's time series: instant, or a range with --since/--step" },
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
 };

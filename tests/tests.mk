@@ -32,8 +32,17 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libfuzzlib.a | $(TEST_STAMP)
 	$(E) FUZZ $@
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEPLIBS)
 
+# Helper programs the integration scripts drive (tests/tools/NAME.c -> build/tests/NAME),
+# linked against the same libraries as the daemons.
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+$(B)/tests/%: tests/tools/%.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STAMP)
+	$(E) TOOL $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)
+
 .PHONY: check-build
-check-build: $(TEST_STAMP) all $(UNIT_BINS) $(FUZZ_BINS) $(S)/ongrid-edge $(S)/ongrid-relay
+check-build: $(TEST_STAMP) all $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS) $(S)/ongrid-edge $(S)/ongrid-relay
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-build
