@@ -1,0 +1,389 @@
+/* path_rules.c - the denied places of the bash tool, and the canonicalisation that keeps
+ * "../" and symlinks from walking around them. See path_rules.h for the contract. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "edge/tools/path_rules.h"
+#include "shared/str.h"
+#include "shared/banned.h"
+
+/* Places whose names or contents are secrets: refused even to ls and stat. Each with the
+ * reason a user sees. */
+static const struct {
+	const char *path;
+	const char *why;
+} fixed_deny[] = {
+	{ "/etc/shadow", "password hashes" },
+	{ "/etc/shadow-", "password hashes" },
+	{ "/etc/gshadow", "group password hashes" },
+	{ "/etc/gshadow-", "group password hashes" },
+	{ "/etc/security/opasswd", "old password hashes" },
+	{ "/var/backups/shadow.bak", "password hashes" },
+	{ "/var/backups/gshadow.bak", "group password hashes" },
+	{ "/etc/ssl/private", "TLS private keys" },
+	{ "/etc/krb5.keytab", "Kerberos keys" },
+	{ "/etc/NetworkManager/system-connections", "network credentials" },
+	{ "/etc/wireguard", "VPN keys" },
+	{ "/etc/ppp/chap-secrets", "PPP credentials" },
+	{ "/etc/ppp/pap-secrets", "PPP credentials" },
+	{ "/dev/mem", "physical memory" },
+	{ "/dev/kmem", "kernel memory" },
+	{ "/dev/port", "I/O ports" },
+	{ "/proc/kcore", "kernel memory" },
+	/* gawk opens network connections for these names */
+	{ "/inet", "network special file" },
+	{ "/inet4", "network special file" },
+	{ "/inet6", "network special file" },
+};
+
+/* Directory names that hold credentials wherever they are (any user's home). */
+static const char *const secret_dirs[] = {
+	".ssh",         ".gnupg",  ".aws",
+	".kube",        ".docker", ".password-store",
+	".netrc",       ".pgpass", ".git-credentials",
+	".vault-token", ".my.cnf", ".pypirc",
+	".npmrc",
+};
+
+/* Names of private key files. */
+static const char *const key_suffixes[] = { ".key", "_key", ".p12", ".pfx", ".jks", ".keystore" };
+static const char *const key_names[] = { "id_rsa",     "id_dsa",      "id_ecdsa",
+	                                 "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk" };
+
+/* Links in /proc that lead into another process's view of the file system or its open
+ * files: following them skips every rule above (a container's root, a pipe's contents). */
+static const char *const proc_links[] = { "root", "cwd", "fd", "map_files", "exe" };
+static const char *const proc_secret[] = { "environ", "mem", "pagemap" };
+
+static bool under(const char *p, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n == 1 && prefix[0] == '/')
+		return true;
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	return strncmp(p, prefix, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/* Lexical normalisation against "/": collapse "//", "." and "..". */
+static int normalise(const char *in, char *out, size_t outsz)
+{
+	char tmp[PATH_MAX];
+	size_t o = 0;
+	const char *p = in;
+
+	if (strlen(in) + 2 > sizeof(tmp))
+		return -E2BIG;
+	out[0] = '\0';
+	while (*p) {
+		const char *s;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		s = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - s);
+		if (n == 0 || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && tmp[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		if (o + n + 2 > sizeof(tmp))
+			return -E2BIG;
+		tmp[o++] = '/';
+		memcpy(tmp + o, s, n);
+		o += n;
+	}
+	if (o == 0)
+		tmp[o++] = '/';
+	tmp[o] = '\0';
+	if (o + 1 > outsz)
+		return -E2BIG;
+	memcpy(out, tmp, o + 1);
+	return 0;
+}
+
+/* Resolve as far as the path exists: realpath() of the longest existing prefix, then the
+ * rest lexically. A path through a missing directory cannot be opened, but its spelled
+ * target still must not be a denied place. */
+static int resolve(const char *lex, char *out, size_t outsz)
+{
+	char prefix[PATH_MAX], real[PATH_MAX], joined[PATH_MAX * 2];
+	size_t n = strlen(lex);
+
+	if (n + 1 > sizeof(prefix))
+		return -E2BIG;
+	memcpy(prefix, lex, n + 1);
+	for (;;) {
+		char *slash;
+
+		if (realpath(prefix, real)) {
+			snprintf(joined, sizeof(joined), "%s/%s", real, lex + strlen(prefix));
+			return normalise(joined, out, outsz);
+		}
+		slash = strrchr(prefix, '/');
+		if (!slash || slash == prefix) {
+			/* even "/" failed to resolve: keep the lexical form */
+			return normalise(lex, out, outsz);
+		}
+		*slash = '\0';
+	}
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/* Rules every use obeys. */
+static int check_secret(const struct path_rules *r, const char *p, const char *shown,
+                        struct diag *d)
+{
+	const char *base = basename_of(p);
+
+	for (size_t i = 0; i < sizeof(fixed_deny) / sizeof(fixed_deny[0]); i++)
+		if (under(p, fixed_deny[i].path))
+			return diag_set(d, -EPERM, "path '%s' is in a denied place (%s: %s)", shown,
+			                fixed_deny[i].path, fixed_deny[i].why);
+	if (r && r->data_dir && *r->data_dir && under(p, r->data_dir))
+		return diag_set(d, -EPERM, "path '%s' is in ongrid's data directory '%s'", shown,
+		                r->data_dir);
+	if (under(p, r && r->conf_dir && *r->conf_dir ? r->conf_dir : "/etc/ongrid"))
+		return diag_set(d, -EPERM,
+		                "path '%s' is in ongrid's configuration and key directory", shown);
+	for (size_t i = 0; r && i < r->ndeny; i++)
+		if (r->deny[i] && *r->deny[i] && under(p, r->deny[i]))
+			return diag_set(d, -EPERM,
+			                "path '%s' is in a denied place (%s, tools.deny_paths)",
+			                shown, r->deny[i]);
+	/* a credential directory anywhere on the path */
+	for (const char *c = p; *c;) {
+		const char *e;
+		size_t n;
+
+		while (*c == '/')
+			c++;
+		e = strchr(c, '/');
+		n = e ? (size_t)(e - c) : strlen(c);
+		for (size_t i = 0; i < sizeof(secret_dirs) / sizeof(secret_dirs[0]); i++)
+			if (n == strlen(secret_dirs[i]) && strncmp(c, secret_dirs[i], n) == 0)
+				return diag_set(d, -EPERM,
+				                "path '%s' is in a denied place (%s: credentials)",
+				                shown, secret_dirs[i]);
+		c += n;
+	}
+	for (size_t i = 0; i < sizeof(key_suffixes) / sizeof(key_suffixes[0]); i++)
+		if (str_endswith(base, key_suffixes[i]) && strlen(base) > strlen(key_suffixes[i]))
+			return diag_set(d, -EPERM, "path '%s' looks like a private key (*%s)",
+			                shown, key_suffixes[i]);
+	for (size_t i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++)
+		if (strcmp(base, key_names[i]) == 0)
+			return diag_set(d, -EPERM, "path '%s' looks like a private key (%s)", shown,
+			                key_names[i]);
+	if (under(p, "/proc")) {
+		bool link = false;
+
+		for (const char *c = p + 5; *c;) {
+			const char *e;
+			size_t n;
+
+			while (*c == '/')
+				c++;
+			if (!*c)
+				break;
+			e = strchr(c, '/');
+			n = e ? (size_t)(e - c) : strlen(c);
+			if (link)
+				return diag_set(d, -EPERM,
+				                "path '%s' goes through a /proc link into another "
+				                "process's files",
+				                shown);
+			for (size_t i = 0; i < sizeof(proc_secret) / sizeof(proc_secret[0]); i++)
+				if (n == strlen(proc_secret[i]) &&
+				    strncmp(c, proc_secret[i], n) == 0)
+					return diag_set(
+					        d, -EPERM,
+					        "path '%s' is a process's %s (denied: it holds "
+					        "secrets)",
+					        shown, proc_secret[i]);
+			for (size_t i = 0; i < sizeof(proc_links) / sizeof(proc_links[0]); i++)
+				if (n == strlen(proc_links[i]) &&
+				    strncmp(c, proc_links[i], n) == 0 &&
+				    strcmp(proc_links[i], "fd") != 0)
+					link = true;
+			/* /proc/PID/fd lists, /proc/PID/fd/N is another process's open file */
+			if (n == 2 && strncmp(c, "fd", 2) == 0 && e && e[1])
+				link = true;
+			c += n;
+		}
+	}
+	return 0;
+}
+
+/* Rules for programs that read contents. */
+static int check_read(const struct path_rules *r, const char *p, const char *shown, bool real,
+                      struct diag *d)
+{
+	if (under(p, "/dev") && strcmp(p, "/dev/null") != 0)
+		return diag_set(d, -EPERM, "path '%s' is a device; only /dev/null may be read",
+		                shown);
+	if (under(p, "/proc")) {
+		for (size_t i = 0; i < sizeof(proc_links) / sizeof(proc_links[0]); i++) {
+			char needle[32];
+
+			snprintf(needle, sizeof(needle), "/%s", proc_links[i]);
+			for (const char *c = strstr(p, needle); c; c = strstr(c + 1, needle))
+				if (c[strlen(needle)] == '\0' || c[strlen(needle)] == '/')
+					return diag_set(d, -EPERM,
+					                "path '%s' reads through /proc/PID/%s, "
+					                "another process's files",
+					                shown, proc_links[i]);
+		}
+	}
+	if (r && r->nread_roots > 0) {
+		bool ok = false;
+
+		for (size_t i = 0; i < r->nread_roots && !ok; i++)
+			ok = r->read_roots[i] && under(p, r->read_roots[i]);
+		if (!ok)
+			return diag_set(d, -EPERM, "path '%s' is outside tools.read_paths", shown);
+	}
+	if (real && !under(p, "/proc") && !under(p, "/sys")) {
+		struct stat st;
+		char head[4097];
+		ssize_t n;
+		int fd;
+
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+			return 0;
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return 0;
+		n = read(fd, head, sizeof(head) - 1);
+		close(fd);
+		if (n > 0) {
+			head[n] = '\0';
+			if (memmem(head, (size_t)n, "PRIVATE KEY-----", 16))
+				return diag_set(d, -EPERM, "path '%s' holds a private key", shown);
+		}
+	}
+	return 0;
+}
+
+static int canon(const char *path, char *lex, char *real, struct diag *d)
+{
+	char abs[PATH_MAX + 2];
+
+	if (strlen(path) >= PATH_MAX)
+		return diag_set(d, -E2BIG, "path '%.64s...' is longer than PATH_MAX", path);
+	snprintf(abs, sizeof(abs), "%s%s", path[0] == '/' ? "" : "/", path);
+	if (normalise(abs, lex, PATH_MAX) < 0 || resolve(lex, real, PATH_MAX) < 0)
+		return diag_set(d, -E2BIG, "path '%.64s...' is longer than PATH_MAX", path);
+	return 0;
+}
+
+int path_check(const struct path_rules *r, const char *path, enum path_use use, struct diag *d)
+{
+	char lex[PATH_MAX], real[PATH_MAX];
+	int ret;
+
+	if (!*path || strcmp(path, "-") == 0)
+		return 0;
+	ret = canon(path, lex, real, d);
+	if (ret < 0)
+		return ret;
+	/* Check what was written (a /proc/1/root/... spelling) and where it lands. */
+	ret = check_secret(r, lex, path, d);
+	if (ret == 0)
+		ret = check_secret(r, real, path, d);
+	if (ret == 0 && use == PATH_READ)
+		ret = check_read(r, lex, path, false, d);
+	if (ret == 0 && use == PATH_READ)
+		ret = check_read(r, real, path, true, d);
+	return ret;
+}
+
+int path_check_tree(const struct path_rules *r, const char *dir, struct diag *d)
+{
+	static const char *const trees[] = { "/proc", "/sys", "/dev" };
+	char lex[PATH_MAX], real[PATH_MAX];
+	int ret = path_check(r, dir, PATH_READ, d);
+
+	if (ret < 0)
+		return ret;
+	ret = canon(dir, lex, real, d);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++)
+		if (under(real, trees[i]) || under(trees[i], real))
+			return diag_set(d, -EPERM,
+			                "directory '%s' is or contains %s; read single files there "
+			                "instead",
+			                dir, trees[i]);
+	for (size_t i = 0; i < sizeof(fixed_deny) / sizeof(fixed_deny[0]); i++)
+		if (under(fixed_deny[i].path, real))
+			return diag_set(d, -EPERM, "directory '%s' contains the denied place %s",
+			                dir, fixed_deny[i].path);
+	if (r && r->data_dir && *r->data_dir && under(r->data_dir, real))
+		return diag_set(d, -EPERM, "directory '%s' contains ongrid's data directory", dir);
+	if (under(r && r->conf_dir && *r->conf_dir ? r->conf_dir : "/etc/ongrid", real))
+		return diag_set(d, -EPERM, "directory '%s' contains ongrid's key directory", dir);
+	for (size_t i = 0; r && i < r->ndeny; i++)
+		if (r->deny[i] && *r->deny[i] && under(r->deny[i], real))
+			return diag_set(d, -EPERM, "directory '%s' contains the denied place %s",
+			                dir, r->deny[i]);
+	return 0;
+}
+
+/* Characters that end a path inside a free-form word (a script, a filter expression). */
+static bool ends_path(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '"' || c == '\'' || c == ';' ||
+	       c == ',' || c == '(' || c == ')' || c == '<' || c == '>' || c == '{' || c == '}' ||
+	       c == '|' || c == '=' || c == '`';
+}
+
+int path_check_word(const struct path_rules *r, const char *word, enum path_use use, struct diag *d)
+{
+	char piece[PATH_MAX];
+	size_t len = strlen(word);
+	int ret;
+
+	if (len >= PATH_MAX)
+		return diag_set(d, -E2BIG, "argument '%.64s...' is longer than PATH_MAX", word);
+	ret = path_check(r, word, use, d);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < len; i++) {
+		size_t n = 0;
+
+		/* the value after '=' and every run that starts at a '/' */
+		if (!(word[i] == '/' || (i > 0 && ends_path(word[i - 1]))))
+			continue;
+		while (!ends_path(word[i + n]))
+			n++;
+		if (n == 0)
+			continue;
+		memcpy(piece, word + i, n);
+		piece[n] = '\0';
+		ret = path_check(r, piece, use, d);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
