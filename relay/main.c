@@ -9,6 +9,13 @@
 static const struct cli_cmd commands[] = {
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
+	{ "run", cmd_run, "run [-c FILE]", "the relay daemon, in the foreground" },
+	{ "keys", cmd_keys,
+	  "keys create NAME [--role safe-read|safe-write|dangerous] [--json] | list [--json] | "
+	  "revoke NAME",
+	  "enrol edges: make, list and revoke access keys" },
+	{ "edges", cmd_edges, "edges [-c FILE] [--json]",
+	  "the edges: labels, version, address, connected since, last heartbeat" },
 };
 
 static const struct cli relay_cli = {

@@ -2,6 +2,10 @@
 #ifndef ONGRID_RELAY_H
 #define ONGRID_RELAY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "shared/conf.h"
 
 /* Every field is set from relay_conf_table (relay_conf.c), the one list of keys. */
@@ -9,6 +13,20 @@ struct relay_conf {
 	char *data_dir; /* SQLite: edges, keys, threads, audit, token spend */
 	char *log_level;
 	char *log_format;
+	/* listen, tls.*, edges.*, inbox.*: the edge server (relay/relay_core.c) */
+	char *listen;             /* "host:port" */
+	bool tls_insecure;        /* plain ws://, only when asked for */
+	char *tls_cert, *tls_key; /* empty: data_dir/server.pem, made on first start */
+	char *tls_hostname;       /* CN and DNS SAN of the generated certificate */
+	int64_t heartbeat_ms;
+	uint64_t max_frame;
+	int64_t max_bad_frames;
+	int64_t auth_timeout_ms;
+	int64_t auth_window_ms;
+	int64_t max_edges;
+	int64_t request_timeout_ms;
+	int64_t max_inflight;
+	int64_t inbox_retention_ms;
 };
 
 extern const struct conf_table relay_conf_table;
@@ -17,5 +35,12 @@ int relay_conf_load(struct relay_conf *c, const char *path);
 void relay_conf_release(struct relay_conf *c);
 
 int cmd_config(int argc, char **argv);
+int cmd_run(int argc, char **argv);   /* relay/cmd_run.c */
+int cmd_keys(int argc, char **argv);  /* relay/cmd_keys.c */
+int cmd_edges(int argc, char **argv); /* relay/cmd_edges.c */
+
+/* Split conf->listen into host and port; -EINVAL with d set when malformed. */
+int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,
+                      struct diag *d);
 
 #endif

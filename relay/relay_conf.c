@@ -7,6 +7,7 @@
 
 #include "relay/relay.h"
 #include "shared/log.h"
+#include "shared/str.h"
 #include "shared/banned.h"
 
 #define K(name, type, def, field, doc)                                               \
@@ -24,6 +25,46 @@ static const struct conf_key keys[] = {
 	KC("log.level", "info", log_level, "err|warn|info|debug", "How much the daemon logs."),
 	KC("log.format", "text", log_format, "text|journal",
 	   "text: timestamped lines; journal: <N> priority prefixes that journald reads."),
+	K("listen", CONF_STRING, "0.0.0.0:8443", listen,
+	  "Address and port the edge server listens on (\"host:port\", \"[v6]:port\"). All "
+	  "interfaces by default: edges dial in from other hosts, and TLS, the pinned "
+	  "certificate and per-edge keys guard the port."),
+	K("tls.insecure", CONF_BOOL, "false", tls_insecure,
+	  "Serve plain ws:// without TLS. Only for tests and trusted links; the relay warns "
+	  "at every start."),
+	K("tls.cert", CONF_STRING, NULL, tls_cert,
+	  "PEM server certificate (chain); empty: data_dir/server.pem, made with its own CA on "
+	  "first start."),
+	K("tls.key", CONF_STRING, NULL, tls_key,
+	  "PEM private key of tls.cert; empty: data_dir/server.key."),
+	K("tls.hostname", CONF_STRING, NULL, tls_hostname,
+	  "Name in the generated certificate (CN and DNS SAN); the host name when unset."),
+	{ "edges.heartbeat", CONF_DURATION, "15s", offsetof(struct relay_conf, heartbeat_ms),
+	  "How often edges send a heartbeat; an edge silent for three intervals is dropped.",
+	  1000, 600000, NULL },
+	{ "edges.max_frame", CONF_SIZE, "1MiB", offsetof(struct relay_conf, max_frame),
+	  "Largest message accepted from an edge; a larger one gets an error and counts as a "
+	  "bad frame.",
+	  4096, 16 << 20, NULL },
+	{ "edges.max_bad_frames", CONF_INT, "3", offsetof(struct relay_conf, max_bad_frames),
+	  "Malformed or oversized frames an edge may send before it is disconnected.", 0, 1000,
+	  NULL },
+	{ "edges.auth_timeout", CONF_DURATION, "10s", offsetof(struct relay_conf, auth_timeout_ms),
+	  "Time a new connection has to authenticate before it is closed.", 1000, 300000, NULL },
+	{ "edges.auth_window", CONF_DURATION, "2m", offsetof(struct relay_conf, auth_window_ms),
+	  "Largest clock difference accepted in an edge's signed timestamp.", 1000, 3600000,
+	  NULL },
+	{ "edges.max", CONF_INT, "10000", offsetof(struct relay_conf, max_edges),
+	  "Most simultaneous edge connections (authenticated or not).", 1, 1000000, NULL },
+	{ "edges.request_timeout", CONF_DURATION, "30s",
+	  offsetof(struct relay_conf, request_timeout_ms),
+	  "Deadline of a request that does not carry its own deadline_ms.", 100, 86400000, NULL },
+	{ "edges.max_inflight", CONF_INT, "256", offsetof(struct relay_conf, max_inflight),
+	  "Requests from one edge the relay works on at once; more are answered \"busy\".", 1,
+	  65536, NULL },
+	{ "inbox.retention", CONF_DURATION, "7d", offsetof(struct relay_conf, inbox_retention_ms),
+	  "How long delivered outbox message ids (and bodies) are kept to refuse duplicates.",
+	  3600000, INT64_MAX, NULL },
 };
 
 const struct conf_table relay_conf_table = {
@@ -47,12 +88,48 @@ int relay_conf_load(struct relay_conf *c, const char *path)
 	if (r == 0 && strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "journal") != 0)
 		r = diag_set(&d, -EINVAL, "log.format: expected text or journal, got '%s'",
 		             c->log_format);
+	if (r == 0) {
+		char host[256];
+		int port;
+		r = relay_conf_listen(c, host, sizeof(host), &port, &d);
+	}
 	if (r < 0) {
 		fprintf(stderr, "ongrid-relay: %s\n", d.msg);
 		return 2;
 	}
 	log_setup(lvl, c->log_format[0] == 'j' ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT,
 	          "ongrid-relay");
+	return 0;
+}
+
+int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,
+                      struct diag *d)
+{
+	const char *s = c->listen ? c->listen : "";
+	const char *colon, *h = s;
+	size_t hl;
+	int64_t port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return diag_set(d, -EINVAL, "listen: expected [v6addr]:port, got '%s'", s);
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return diag_set(d, -EINVAL, "listen: expected host:port, got '%s'", s);
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostsz)
+		return diag_set(d, -EINVAL, "listen: expected host:port, got '%s'", s);
+	if (str_to_i64(colon + 1, &port) < 0 || port < 1 || port > 65535)
+		return diag_set(d, -EINVAL, "listen: port must be 1-65535, got '%s'", colon + 1);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*ret_port = (int)port;
 	return 0;
 }
 

@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""edgeclient.py - an independent edge for tests and benchmarks, written from
+docs/protocol.md (not from edge/tunnel.c), so a shared misreading cannot agree with itself.
+
+Library: `await EdgeClient.connect(url, access_key, secret, edge_id, fingerprint=None)`,
+then `await c.request(type, payload)`; handlers for relay requests in `c.handlers`.
+
+CLI (one JSON line per result on stdout):
+  edgeclient.py auth URL AK SECRET EDGE [--fingerprint FP] [--hold SECONDS]
+  edgeclient.py raw URL FRAME...            send raw text frames before auth, print replies
+  edgeclient.py replay URL AK SECRET EDGE   capture one auth frame, send it on a second
+                                            connection, print the relay's answer
+"""
+import asyncio
+import hashlib
+import hmac
+import json
+import ssl
+import sys
+import time
+
+import websockets
+
+SUBPROTOCOL = "ongrid-v1"
+
+
+def derive_key(secret):
+    return hmac.new(secret.encode(), b"ongrid-edge-key-v1", hashlib.sha256).digest()
+
+
+def sign(secret, access_key, edge_id, nonce, ts_ms):
+    msg = "ongrid-auth-v1\n%s\n%s\n%s\n%d" % (access_key, edge_id, nonce, ts_ms)
+    return hmac.new(derive_key(secret), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def ssl_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # pinned by fingerprint below
+    return ctx
+
+
+def check_pin(ws, fingerprint):
+    if not fingerprint:
+        return
+    der = ws.transport.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    got = "sha256:" + hashlib.sha256(der).hexdigest()
+    if got != fingerprint.lower():
+        raise RuntimeError("relay certificate %s does not match the pin %s" % (got, fingerprint))
+
+
+async def open_ws(url, fingerprint=None, **kw):
+    args = dict(subprotocols=[SUBPROTOCOL], max_size=None, ping_interval=None, **kw)
+    if url.startswith("wss://"):
+        args["ssl"] = ssl_context()
+    ws = await websockets.connect(url, **args)
+    if url.startswith("wss://"):
+        check_pin(ws, fingerprint)
+    return ws
+
+
+class RelayError(Exception):
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class EdgeClient:
+    def __init__(self, ws, edge_id):
+        self.ws = ws
+        self.edge_id = edge_id
+        self.next_id = 0
+        self.pending = {}
+        self.handlers = {}
+        self.errors = []
+        self.hello = None
+        self.closed = asyncio.get_event_loop().create_future()
+        self.reader = None
+
+    @classmethod
+    async def connect(cls, url, access_key, secret, edge_id, fingerprint=None, labels=None,
+                      version="pyedge", ts_offset_ms=0):
+        ws = await open_ws(url, fingerprint)
+        c = cls(ws, edge_id)
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello", hello
+        c.hello = hello["payload"]
+        ts = int(time.time() * 1000) + ts_offset_ms
+        payload = {"access_key": access_key, "edge_id": edge_id, "nonce": c.hello["nonce"],
+                   "ts_ms": ts, "mac": sign(secret, access_key, edge_id, c.hello["nonce"], ts),
+                   "version": version, "labels": labels or {}}
+        c.auth_frame = json.dumps({"type": "auth", "id": "auth", "payload": payload})
+        await ws.send(c.auth_frame)
+        reply = json.loads(await ws.recv())
+        if reply.get("type") != "reply" or not reply.get("ok"):
+            await ws.close()
+            err = reply.get("error", {})
+            raise RelayError(err.get("code", "?"), err.get("message", json.dumps(reply)))
+        c.welcome = reply["payload"]
+        c.reader = asyncio.ensure_future(c._read())
+        return c
+
+    async def _read(self):
+        try:
+            async for raw in self.ws:
+                m = json.loads(raw)
+                t = m.get("type")
+                if t == "reply":
+                    fut = self.pending.pop(m.get("id"), None)
+                    if fut and not fut.done():
+                        fut.set_result(m)
+                elif t == "error":
+                    self.errors.append(m)
+                elif t == "cancel":
+                    pass
+                else:
+                    asyncio.ensure_future(self._serve(m))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            for fut in self.pending.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionError("relay closed the connection"))
+            if not self.closed.done():
+                self.closed.set_result(True)
+
+    async def _serve(self, m):
+        h = self.handlers.get(m["type"])
+        if h is None:
+            out = {"type": "reply", "id": m["id"], "ok": False,
+                   "error": {"code": "unknown_type", "message": "no handler"}}
+        else:
+            try:
+                out = {"type": "reply", "id": m["id"], "ok": True,
+                       "payload": await h(m.get("payload", {}))}
+            except RelayError as e:
+                out = {"type": "reply", "id": m["id"], "ok": False,
+                       "error": {"code": e.code, "message": e.message}}
+        try:
+            await self.ws.send(json.dumps(out))
+        except websockets.ConnectionClosed:
+            pass
+
+    async def request(self, type_, payload=None, deadline_ms=10000, timeout=None):
+        self.next_id += 1
+        rid = "p%d" % self.next_id
+        fut = asyncio.get_event_loop().create_future()
+        self.pending[rid] = fut
+        await self.ws.send(json.dumps({"type": type_, "id": rid, "deadline_ms": deadline_ms,
+                                       "payload": payload or {}}))
+        m = await asyncio.wait_for(fut, timeout or deadline_ms / 1000 + 5)
+        if not m.get("ok"):
+            raise RelayError(m["error"]["code"], m["error"].get("message", ""))
+        return m.get("payload", {})
+
+    async def close(self):
+        await self.ws.close()
+        if self.reader:
+            await self.reader
+
+
+def out(obj):
+    print(json.dumps(obj), flush=True)
+
+
+async def cmd_auth(args):
+    url, ak, secret, edge = args[:4]
+    fp = None
+    hold = 0.0
+    rest = args[4:]
+    while rest:
+        if rest[0] == "--fingerprint":
+            fp = rest[1]
+            rest = rest[2:]
+        elif rest[0] == "--hold":
+            hold = float(rest[1])
+            rest = rest[2:]
+        else:
+            raise SystemExit("unknown option " + rest[0])
+    try:
+        c = await EdgeClient.connect(url, ak, secret, edge, fingerprint=fp)
+    except RelayError as e:
+        out({"ok": False, "code": e.code, "message": e.message})
+        return 1
+    out({"ok": True, "welcome": c.welcome})
+    if hold:
+        try:
+            await asyncio.wait_for(asyncio.shield(c.closed), hold)
+            out({"closed_by_relay": True, "errors": c.errors})
+            return 0
+        except asyncio.TimeoutError:
+            out({"closed_by_relay": False})
+    await c.close()
+    return 0
+
+
+async def cmd_raw(args):
+    url, frames = args[0], args[1:]
+    ws = await open_ws(url)
+    out({"hello": json.loads(await ws.recv())["type"]})
+    for f in frames:
+        await ws.send(f)
+    try:
+        while True:
+            out(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    except websockets.ConnectionClosed as e:
+        out({"closed": True, "code": e.code})
+    except asyncio.TimeoutError:
+        out({"closed": False})
+    return 0
+
+
+async def cmd_replay(args):
+    url, ak, secret, edge = args[:4]
+    c = await EdgeClient.connect(url, ak, secret, edge)
+    captured = c.auth_frame
+    await c.close()
+    ws = await open_ws(url)
+    await ws.recv()  # a fresh hello with a fresh nonce
+    await ws.send(captured)
+    out(json.loads(await ws.recv()))
+    try:
+        await asyncio.wait_for(ws.recv(), 5)
+        await asyncio.wait_for(ws.recv(), 5)
+        out({"closed": False})
+    except websockets.ConnectionClosed as e:
+        out({"closed": True, "code": e.code})
+    return 0
+
+
+def main():
+    cmds = {"auth": cmd_auth, "raw": cmd_raw, "replay": cmd_replay}
+    if len(sys.argv) < 3 or sys.argv[1] not in cmds:
+        raise SystemExit(__doc__)
+    sys.exit(asyncio.run(cmds[sys.argv[1]](sys.argv[2:])))
+
+
+if __name__ == "__main__":
+    main()
