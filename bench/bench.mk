@@ -5,5 +5,12 @@ $(B)/.deps-bench-1: install/deps.sh
 $(B)/.deps-bench-0:
 	$(Q)mkdir -p $(B) && touch $@
 
-bench: all $(BENCH_STAMP)
+# Drivers that exercise one module directly (no hidden commands in the shipped binary).
+BENCH_BINS += $(B)/tsdb_bench
+
+bench: all $(BENCH_STAMP) $(BENCH_BINS)
 	$(Q)sh bench/run $(BENCH)
+
+$(B)/tsdb_bench: bench/tsdb_bench.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STAMP)
+	$(E) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)
