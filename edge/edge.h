@@ -25,6 +25,13 @@ struct edge_conf {
 	int64_t tsdb_retention_ms;
 	uint64_t tsdb_max_bytes;
 	int64_t tsdb_flush_interval_ms;
+	/* logs.*: edge/logs/ (tailing, index, patterns) */
+	struct conf_strlist logs_paths;  /* globs of files to tail */
+	struct conf_strlist logs_labels; /* "key=value" labels added to every stream */
+	uint64_t logs_max_bytes;         /* disk budget of the log index */
+	int64_t logs_retention_ms;       /* lines older than this are dropped */
+	bool logs_journal;               /* read the systemd journal where present */
+	uint64_t logs_max_line;          /* longer lines are cut and marked */
 };
 
 extern const struct conf_table edge_conf_table;
@@ -41,5 +48,8 @@ int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_run(int argc, char **argv); /* edge/cmd_run.c */
 int cmd_query(int argc, char **argv); /* edge/cmd_query.c */
+int cmd_logs(int argc, char **argv);     /* edge/cmd_logs.c */
+int cmd_tail(int argc, char **argv);     /* edge/cmd_logs.c */
+int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */
 
 #endif

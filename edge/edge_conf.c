@@ -54,6 +54,19 @@ static const struct conf_key keys[] = {
 	KC("log.level", "info", log_level, "err|warn|info|debug", "How much the daemon logs."),
 	KC("log.format", "text", log_format, "text|journal",
 	   "text: timestamped lines; journal: <N> priority prefixes that journald reads."),
+	K("logs.paths", CONF_STRLIST, NULL, logs_paths,
+	  "Files to tail, as globs (\"/var/log/*.log\"); new matches are picked up as they appear."),
+	K("logs.labels", CONF_STRLIST, NULL, logs_labels,
+	  "Extra labels on every log stream, as \"key=value\" items."),
+	{ "logs.max_bytes", CONF_SIZE, "256MiB", offsetof(struct edge_conf, logs_max_bytes),
+	  "Disk budget of the log index; the oldest segments go first.", 1 << 20, 1LL << 40, NULL },
+	{ "logs.retention", CONF_DURATION, "7d", offsetof(struct edge_conf, logs_retention_ms),
+	  "Log lines older than this are dropped from the index.", 60000, 31536000000LL, NULL },
+	K("logs.journal", CONF_BOOL, "true", logs_journal,
+	  "Read the systemd journal where it exists (/var/log/journal or /run/log/journal)."),
+	{ "logs.max_line", CONF_SIZE, "16KiB", offsetof(struct edge_conf, logs_max_line),
+	  "Longer lines are cut to this size and marked with a trailing \"…[truncated]\".", 256,
+	  1 << 20, NULL },
 };
 
 const struct conf_table edge_conf_table = {

@@ -16,6 +16,13 @@ static const struct cli_cmd commands[] = {
 	{ "query", cmd_query,
 	  "query 'PROMQL' [--since 30m] [--step 15s] [--time T] [-c FILE] [--json]",
 	  "evaluate PromQL over this host's time series: instant, or a range with --since/--step" },
+	{ "logs", cmd_logs, "logs 'LOGQL' [--since 1h] [--step 1m] [--limit 100] [-c FILE] [--json]",
+	  "query this host's indexed logs with LogQL: lines, or counts and rates per series" },
+	{ "patterns", cmd_patterns,
+	  "patterns [--since 1h | --changed-since T] [--limit 20] [-c FILE] [--json]",
+	  "log templates with counts per minute: the top ones, or those new or spiked since T" },
+	{ "tail", cmd_tail, "tail [-c FILE] [--once] [--interval 1s] [--json]",
+	  "run only the log pipeline in the foreground: tail logs.paths and the journal, index" },
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
 };
