@@ -16,6 +16,13 @@ static const struct cli_cmd commands[] = {
 	  "enrol edges: make, list and revoke access keys" },
 	{ "edges", cmd_edges, "edges [-c FILE] [--json]",
 	  "the edges: labels, version, address, connected since, last heartbeat" },
+	{ "model", cmd_model,
+	  "model [-c FILE] list [--json] | use PURPOSE PROVIDER/MODEL [--only] | reset PURPOSE",
+	  "which model serves each purpose; switch it at run time" },
+	{ "llm", cmd_llm,
+	  "llm ask [-c FILE] [--purpose P] [--json] [--stream] ('PROMPT' | --request FILE) | "
+	  "usage [--incident I] [--json]",
+	  "one call through the LLM router (test keys and routes); tokens and cost spent" },
 };
 
 static const struct cli relay_cli = {

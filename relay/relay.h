@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relay/llm/llm_conf.h"
 #include "shared/conf.h"
 
 /* Every field is set from relay_conf_table (relay_conf.c), the one list of keys. */
@@ -27,6 +28,7 @@ struct relay_conf {
 	int64_t request_timeout_ms;
 	int64_t max_inflight;
 	int64_t inbox_retention_ms;
+	struct llm_conf llm; /* llm.*: the LLM router (relay/llm/, docs/llm.md) */
 };
 
 extern const struct conf_table relay_conf_table;
@@ -38,6 +40,8 @@ int cmd_config(int argc, char **argv);
 int cmd_run(int argc, char **argv);   /* relay/cmd_run.c */
 int cmd_keys(int argc, char **argv);  /* relay/cmd_keys.c */
 int cmd_edges(int argc, char **argv); /* relay/cmd_edges.c */
+int cmd_model(int argc, char **argv); /* relay/cmd_model.c */
+int cmd_llm(int argc, char **argv);   /* relay/cmd_llm.c */
 
 /* Split conf->listen into host and port; -EINVAL with d set when malformed. */
 int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,

@@ -65,6 +65,56 @@ static const struct conf_key keys[] = {
 	{ "inbox.retention", CONF_DURATION, "7d", offsetof(struct relay_conf, inbox_retention_ms),
 	  "How long delivered outbox message ids (and bodies) are kept to refuse duplicates.",
 	  3600000, INT64_MAX, NULL },
+	{ "llm.proxy", CONF_STRING, NULL, offsetof(struct relay_conf, llm.proxy),
+	  "HTTP(S) proxy for calls to LLM providers (\"http://proxy:3128\"); empty: the "
+	  "https_proxy/http_proxy/NO_PROXY variables, as curl reads them.",
+	  0, 0, NULL },
+	{ "llm.timeout", CONF_DURATION, "120s", offsetof(struct relay_conf, llm.timeout_ms),
+	  "Deadline of one attempt of one LLM call, first byte sent to last byte received.", 1000,
+	  3600000, NULL },
+	{ "llm.connect_timeout", CONF_DURATION, "10s",
+	  offsetof(struct relay_conf, llm.connect_timeout_ms),
+	  "Deadline for connecting to a provider (TCP, TLS and proxy).", 100, 600000, NULL },
+	{ "llm.idle_timeout", CONF_DURATION, "60s",
+	  offsetof(struct relay_conf, llm.idle_timeout_ms),
+	  "A response that sends no byte for this long is abandoned and retried.", 1000, 3600000,
+	  NULL },
+	{ "llm.retries", CONF_INT, "2", offsetof(struct relay_conf, llm.retries),
+	  "Retries of one route after 408/409/429/5xx/529 or a timeout, before the next route.", 0,
+	  10, NULL },
+	{ "llm.max_retry_wait", CONF_DURATION, "60s",
+	  offsetof(struct relay_conf, llm.max_retry_wait_ms),
+	  "A provider asking to wait longer than this (retry-after) is skipped for the next route.",
+	  0, 3600000, NULL },
+	{ "llm.max_tokens", CONF_INT, "4096", offsetof(struct relay_conf, llm.max_tokens),
+	  "Output token limit sent when a request names none.", 1, 1000000, NULL },
+	{ "llm.budget.day_usd", CONF_DOUBLE, "0", offsetof(struct relay_conf, llm.budget_day_usd),
+	  "Spend cap per UTC day over all edges, in USD at the configured prices; 0: no cap.", 0, 0,
+	  NULL },
+	{ "llm.budget.incident_usd", CONF_DOUBLE, "0",
+	  offsetof(struct relay_conf, llm.budget_incident_usd),
+	  "Spend cap per investigation (incident id), in USD; 0: no cap.", 0, 0, NULL },
+	{ "llm.budget.day_tokens", CONF_INT, "0",
+	  offsetof(struct relay_conf, llm.budget_day_tokens),
+	  "Token cap (input + output) per UTC day over all edges; 0: no cap.", 0, INT64_MAX, NULL },
+	{ "llm.budget.incident_tokens", CONF_INT, "0",
+	  offsetof(struct relay_conf, llm.budget_incident_tokens),
+	  "Token cap (input + output) per investigation; 0: no cap.", 0, INT64_MAX, NULL },
+};
+
+/* Shapes the key table cannot express, parsed by relay/llm/llm_conf.c. */
+static const struct conf_section sections[] = {
+	{ "llm.providers", "list of groups",
+	  "LLM providers: ( { name; kind = anthropic|openai|openai-compatible|gemini; base_url; "
+	  "api_key or api_key_env; vendor; models = ( \"id\" or { name; input_per_mtok; "
+	  "output_per_mtok; } ) } ). See docs/llm.md.",
+	  offsetof(struct relay_conf, llm.providers), llm_providers_parse, llm_providers_release,
+	  llm_providers_json },
+	{ "llm.routes", "group of lists",
+	  "Per purpose, the provider/model targets in order of preference: { investigate = "
+	  "[ \"anthropic/claude-sonnet-4-5\", \"openai/gpt-4o\" ]; }.",
+	  offsetof(struct relay_conf, llm.routes), llm_routes_parse, llm_routes_release,
+	  llm_routes_json },
 };
 
 const struct conf_table relay_conf_table = {
@@ -72,6 +122,8 @@ const struct conf_table relay_conf_table = {
 	.default_path = "/etc/ongrid/relay.conf",
 	.keys = keys,
 	.nkeys = sizeof(keys) / sizeof(keys[0]),
+	.sections = sections,
+	.nsections = sizeof(sections) / sizeof(sections[0]),
 };
 
 int relay_conf_load(struct relay_conf *c, const char *path)
@@ -93,6 +145,8 @@ int relay_conf_load(struct relay_conf *c, const char *path)
 		int port;
 		r = relay_conf_listen(c, host, sizeof(host), &port, &d);
 	}
+	if (r == 0)
+		r = llm_conf_check(&c->llm, &d);
 	if (r < 0) {
 		fprintf(stderr, "ongrid-relay: %s\n", d.msg);
 		return 2;

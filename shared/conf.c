@@ -180,7 +180,18 @@ static bool is_group(const struct conf_table *t, const char *name)
 	for (size_t i = 0; i < t->nkeys; i++)
 		if (strncmp(t->keys[i].name, name, n) == 0 && t->keys[i].name[n] == '.')
 			return true;
+	for (size_t i = 0; i < t->nsections; i++)
+		if (strncmp(t->sections[i].name, name, n) == 0 && t->sections[i].name[n] == '.')
+			return true;
 	return false;
+}
+
+static const struct conf_section *find_section(const struct conf_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->nsections; i++)
+		if (strcmp(t->sections[i].name, name) == 0)
+			return &t->sections[i];
+	return NULL;
 }
 
 int conf_set(const struct conf_table *t, void *obj, const char *key, const char *value,
@@ -264,6 +275,7 @@ static int walk(/* NOLINT(misc-no-recursion) */
 		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
 		char full[256], origin[512];
+		const struct conf_section *sec;
 		const struct conf_key *k;
 		int r;
 
@@ -271,6 +283,15 @@ static int walk(/* NOLINT(misc-no-recursion) */
 			continue;
 		snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "", name);
 		snprintf(origin, sizeof(origin), "%s:%d", file, config_setting_source_line(s));
+		sec = find_section(t, full);
+		if (sec) {
+			void *f = (char *)obj + sec->offset;
+			sec->release(f);
+			r = sec->parse(s, f, file, d);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (config_setting_type(s) == CONFIG_TYPE_GROUP) {
 			if (!is_group(t, full))
 				return diag_set(d, -EINVAL, "%s: unknown section '%s'", origin,
@@ -369,6 +390,8 @@ void conf_release(const struct conf_table *t, void *obj)
 			strlist_free(f);
 		}
 	}
+	for (size_t i = 0; i < t->nsections; i++)
+		t->sections[i].release((char *)obj + t->sections[i].offset);
 }
 
 void conf_write_doc(const struct conf_table *t, FILE *out)
@@ -393,6 +416,9 @@ void conf_write_doc(const struct conf_table *t, FILE *out)
 		}
 		fputs(" |\n", out);
 	}
+	for (size_t i = 0; i < t->nsections; i++)
+		fprintf(out, "| `%s` | %s | (none) | - | %s |\n", t->sections[i].name,
+		        t->sections[i].type, t->sections[i].doc);
 }
 
 static cJSON *value_json(const struct conf_key *k, const void *obj)
@@ -476,6 +502,62 @@ static void print_value(const struct conf_key *k, const void *obj)
 	}
 }
 
+/* A section's JSON in libconfig syntax: objects are groups, arrays of groups are lists
+ * "( )", other arrays are arrays "[ ]". Depth is that of the section's own JSON. */
+static void print_json_value(const cJSON *v, int indent) /* NOLINT(misc-no-recursion) */
+{
+	const cJSON *c;
+	bool groups = cJSON_IsArray(v) && v->child && cJSON_IsObject(v->child);
+
+	if (cJSON_IsObject(v)) {
+		printf("{\n");
+		cJSON_ArrayForEach(c, v) {
+			printf("%*s%s = ", indent + 2, "", c->string);
+			print_json_value(c, indent + 2); /* NOLINT(misc-no-recursion) */
+			printf(";\n");
+		}
+		printf("%*s}", indent, "");
+	} else if (cJSON_IsArray(v)) {
+		putchar(groups ? '(' : '[');
+		cJSON_ArrayForEach(c, v) {
+			if (c != v->child)
+				printf(", ");
+			print_json_value(c, indent); /* NOLINT(misc-no-recursion) */
+		}
+		putchar(groups ? ')' : ']');
+	} else if (cJSON_IsString(v)) {
+		print_quoted(v->valuestring);
+	} else if (cJSON_IsBool(v)) {
+		printf("%s", cJSON_IsTrue(v) ? "true" : "false");
+	} else if (cJSON_IsNumber(v)) {
+		/* A whole number prints as a libconfig float when it was one (prices). */
+		if (v->valuedouble == (double)(long long)v->valuedouble && v->valuedouble < 1e15 &&
+		    v->valuedouble > -1e15)
+			printf("%lld", (long long)v->valuedouble);
+		else
+			printf("%.17g", v->valuedouble);
+	} else {
+		printf("\"\"");
+	}
+}
+
+static void print_sections(const struct conf_table *t, const void *obj, const char *prefix,
+                           size_t plen, int indent)
+{
+	for (size_t i = 0; i < t->nsections; i++) {
+		const struct conf_section *sec = &t->sections[i];
+		cJSON *j;
+
+		if (strncmp(sec->name, prefix, plen) != 0 || strchr(sec->name + plen, '.'))
+			continue;
+		j = sec->to_json((const char *)obj + sec->offset);
+		printf("%*s%s = ", indent, "", sec->name + plen);
+		print_json_value(j, indent);
+		printf(";\n");
+		cJSON_Delete(j);
+	}
+}
+
 /* Print the keys under prefix (length plen) in libconfig syntax, nesting groups, each
  * group once, in table order. Depth is bounded by the dots in the table's names. */
 static void print_group(/* NOLINT(misc-no-recursion) */
@@ -507,6 +589,7 @@ static void print_group(/* NOLINT(misc-no-recursion) */
 		            plen + seglen + 1, indent + 2);
 		printf("%*s};\n", indent, "");
 	}
+	print_sections(t, obj, prefix, plen, indent);
 }
 
 int conf_print(const struct conf_table *t, const void *obj, bool json)
@@ -516,6 +599,9 @@ int conf_print(const struct conf_table *t, const void *obj, bool json)
 		int r;
 		for (size_t i = 0; i < t->nkeys; i++)
 			json_add(o, t->keys[i].name, value_json(&t->keys[i], obj));
+		for (size_t i = 0; i < t->nsections; i++)
+			json_add(o, t->sections[i].name,
+			         t->sections[i].to_json((const char *)obj + t->sections[i].offset));
 		r = json_print_stdout(o, true);
 		cJSON_Delete(o);
 		return r < 0 ? 1 : 0;

@@ -46,11 +46,30 @@ struct conf_key {
 	const char *choices; /* for CONF_STRING: "a|b|c" lists the only values accepted */
 };
 
+/* A section whose shape a flat key cannot express (a list of groups, a group of lists),
+ * parsed whole by its owner's function. The table still drives everything else: unknown
+ * keys around it are rejected, docs list it, conf_print shows it, conf_release frees it.
+ * Sections have no default (an absent section leaves the field zeroed) and no ONGRID_*
+ * override. parse() gets the libconfig setting, so its errors can name file:line. */
+struct config_setting_t; /* libconfig's, which only conf.c and section parsers include */
+struct cJSON;
+struct conf_section {
+	const char *name; /* dotted path: "llm.providers" */
+	const char *type; /* for docs: "list of groups" */
+	const char *doc;
+	size_t offset; /* offsetof() the field parse() fills */
+	int (*parse)(struct config_setting_t *s, void *field, const char *file, struct diag *d);
+	void (*release)(void *field);                /* NULL-safe on a zeroed field */
+	struct cJSON *(*to_json)(const void *field); /* for conf_print */
+};
+
 struct conf_table {
 	const char *daemon;       /* "edge" */
 	const char *default_path; /* "/etc/ongrid/edge.conf" */
 	const struct conf_key *keys;
 	size_t nkeys;
+	const struct conf_section *sections; /* may be NULL */
+	size_t nsections;
 };
 
 /* Fill obj from defaults, then path (if path is NULL, the table's default_path when it
