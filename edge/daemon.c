@@ -394,15 +394,16 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	}
 	dm->started_ms = now_ms();
 	hostinfo_probe(&dm->host);
-	r = open_store(dm, d);
-	if (r < 0)
-		goto out_conf;
+	/* The socket first: a second daemon is told another one answers there. */
 	r = ctl_server_open(dm->conf.control_socket, &dm->ctl, d);
 	if (r < 0)
-		goto out_store;
-	r = start_collectors(dm, d);
+		goto out_conf;
+	r = open_store(dm, d);
 	if (r < 0)
 		goto out_ctl;
+	r = start_collectors(dm, d);
+	if (r < 0)
+		goto out_store;
 	r = start_http(dm, d);
 	if (r < 0)
 		goto out_collectors;
@@ -433,10 +434,10 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 
 out_collectors:
 	collector_set_stop(&dm->set);
-out_ctl:
-	ctl_server_close(dm->ctl);
 out_store:
 	tsdb_close(dm->db);
+out_ctl:
+	ctl_server_close(dm->ctl);
 out_conf:
 	edge_conf_release(&dm->conf);
 	free(dm->conf_path);
