@@ -14,7 +14,9 @@
  * fitting, at most a few times per chunk).
  *
  * Layout: byte 0 = encoding (low 4 bits) | decimal scale (high 4 bits); bytes 1-2 = sample
- * count, big endian; then one bit stream, per sample the timestamp then the value.
+ * count, big endian; then one bit stream: for the decimal encodings the step (the common
+ * divisor of the scaled values' distances, so byte counts moving in 4 KiB pages cost
+ * 12 bits less), then per sample the timestamp and the value.
  * Decoding is bounds-checked everywhere: hostile bytes give -EPROTO, never a wild read.
  */
 #ifndef ONGRID_TSDB_CHUNK_H
@@ -66,7 +68,8 @@ struct chunk_app {
 	uint64_t t, tdelta;        /* last timestamp and delta, as wrapping unsigned */
 	uint64_t vbits;            /* XOR: last value's bits */
 	uint8_t leading, trailing; /* XOR: last window; leading 0xff = none yet */
-	uint64_t iv, idelta;       /* DEC: last scaled value and delta */
+	uint64_t iv, idelta;       /* DEC: last scaled value and delta (in steps) */
+	uint64_t step;             /* DEC: every value differs from the first by k * step */
 };
 
 /* Start an empty chunk. Nothing to release until the first append. */
@@ -92,7 +95,7 @@ struct chunk_iter {
 	struct bitr r;
 	uint16_t n, i;
 	uint8_t enc, scale;
-	uint64_t t, tdelta, vbits, iv, idelta;
+	uint64_t t, tdelta, vbits, iv, idelta, step;
 	uint8_t leading, trailing;
 };
 /* Check the header; -EPROTO when it is malformed. */

@@ -179,6 +179,26 @@ static void decimal_counter_costs_under_two_bytes_per_sample(void **state)
 	free(enc);
 }
 
+static void byte_gauge_moving_in_pages_costs_under_two_bytes_per_sample(void **state)
+{
+	int64_t t[CHUNK_MAX_SAMPLES];
+	double v[CHUNK_MAX_SAMPLES], b = 3.0e9;
+	uint8_t *enc;
+	size_t len;
+
+	(void)state;
+	srand(2);
+	for (size_t i = 0; i < CHUNK_MAX_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
+		b += (double)(rand() % 257 - 128) * 4096;
+		v[i] = b;
+	}
+	roundtrip(t, v, CHUNK_MAX_SAMPLES);
+	assert_int_equal(chunk_encode(t, v, CHUNK_MAX_SAMPLES, &enc, &len), 0);
+	assert_true(len <= (size_t)CHUNK_MAX_SAMPLES * 2);
+	free(enc);
+}
+
 static void out_of_order_and_full_chunk_are_refused_without_change(void **state)
 {
 	struct chunk_app a;
@@ -260,6 +280,7 @@ int main(void)
 		cmocka_unit_test(irregular_timestamps_and_large_gaps_round_trip),
 		cmocka_unit_test(random_values_switch_encoding_mid_chunk_and_stay_exact),
 		cmocka_unit_test(decimal_counter_costs_under_two_bytes_per_sample),
+		cmocka_unit_test(byte_gauge_moving_in_pages_costs_under_two_bytes_per_sample),
 		cmocka_unit_test(out_of_order_and_full_chunk_are_refused_without_change),
 		cmocka_unit_test(truncated_or_garbled_chunks_are_rejected),
 		cmocka_unit_test(bit_writer_stops_at_its_cap),
