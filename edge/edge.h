@@ -25,6 +25,15 @@ struct edge_conf {
 	int64_t tsdb_retention_ms;
 	uint64_t tsdb_max_bytes;
 	int64_t tsdb_flush_interval_ms;
+	/* relay.* and outbox.*: edge/tunnel.c, edge/outbox.c */
+	char *relay_url;                  /* wss://host:port/; empty = stand-alone */
+	char *relay_access_key;           /* "ogk_..." from `ongrid-relay keys create` */
+	char *relay_secret_key;           /* "ogs_..."; never sent, only used to sign */
+	char *relay_fingerprint;          /* "sha256:..." of the relay's certificate */
+	bool relay_insecure;              /* allow ws:// and an unpinned certificate */
+	struct conf_strlist relay_labels; /* "key=value" labels shown at the relay */
+	int64_t relay_backoff_max_ms;     /* reconnect delay cap */
+	int64_t outbox_max_rows;          /* messages kept while the relay is away */
 	/* logs.*: edge/logs/ (tailing, index, patterns) */
 	struct conf_strlist logs_paths;  /* globs of files to tail */
 	struct conf_strlist logs_labels; /* "key=value" labels added to every stream */
@@ -48,6 +57,8 @@ int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_run(int argc, char **argv); /* edge/cmd_run.c */
 int cmd_query(int argc, char **argv); /* edge/cmd_query.c */
+int cmd_connect(int argc, char **argv); /* edge/cmd_connect.c */
+int cmd_outbox(int argc, char **argv);  /* edge/cmd_connect.c */
 int cmd_logs(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_tail(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */

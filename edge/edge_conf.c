@@ -51,6 +51,29 @@ static const struct conf_key keys[] = {
 	  offsetof(struct edge_conf, tsdb_flush_interval_ms),
 	  "How often the store is written to disk: the most a crash can lose.", 1000, 3600000,
 	  NULL },
+	K("relay.url", CONF_STRING, NULL, relay_url,
+	  "The relay's WebSocket URL (wss://relay.example.net:8443/); unset: stand-alone, no "
+	  "tunnel."),
+	K("relay.access_key", CONF_STRING, NULL, relay_access_key,
+	  "This edge's access key (ogk_...), printed by `ongrid-relay keys create`."),
+	K("relay.secret_key", CONF_STRING, NULL, relay_secret_key,
+	  "This edge's secret (ogs_...); it signs the relay's challenge and never leaves the "
+	  "host. Keep the file mode 0600."),
+	K("relay.fingerprint", CONF_STRING, NULL, relay_fingerprint,
+	  "SHA-256 fingerprint of the relay's certificate (sha256:...); the tunnel refuses any "
+	  "other certificate."),
+	K("relay.insecure", CONF_BOOL, "false", relay_insecure,
+	  "Allow a plain ws:// URL, or wss:// without a fingerprint. Tests and trusted links "
+	  "only; logged at every connect."),
+	K("relay.labels", CONF_STRLIST, NULL, relay_labels,
+	  "Labels shown for this edge at the relay, as \"key=value\" items."),
+	{ "relay.backoff_max", CONF_DURATION, "60s", offsetof(struct edge_conf, relay_backoff_max_ms),
+	  "Longest wait between reconnect attempts (exponential backoff with jitter from 500ms).",
+	  1000, 3600000, NULL },
+	{ "outbox.max_rows", CONF_INT, "100000", offsetof(struct edge_conf, outbox_max_rows),
+	  "Messages (reports, alerts, approvals, topology) kept on disk while the relay is away; "
+	  "past this, new ones are refused.",
+	  100, 10000000, NULL },
 	KC("log.level", "info", log_level, "err|warn|info|debug", "How much the daemon logs."),
 	KC("log.format", "text", log_format, "text|journal",
 	   "text: timestamped lines; journal: <N> priority prefixes that journald reads."),

@@ -25,6 +25,10 @@ static const struct cli_cmd commands[] = {
 	  "run only the log pipeline in the foreground: tail logs.paths and the journal, index" },
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
+	{ "connect", cmd_connect, "connect [-c FILE] [--call TYPE ['JSON']] [--timeout 10s] [--json]",
+	  "the relay tunnel and outbox alone, in the foreground; or one request to the relay" },
+	{ "outbox", cmd_outbox, "outbox add KIND 'JSON' | count [-c FILE] [--json]",
+	  "queue a message for the relay (delivered exactly once), or show the queue" },
 };
 
 static const struct cli edge_cli = {

@@ -78,6 +78,7 @@ struct logstore {
 	uint64_t seg_id;
 	int seg_fd;
 	uint64_t seg_off;
+	int64_t seg_t_min; /* oldest line in the segment; 0 while empty */
 	bool seg_dirty;
 
 	/* the open block */
@@ -245,7 +246,13 @@ static int recover(struct logstore *s, struct diag *d)
 	}
 	free(path);
 	s->seg_off = (uint64_t)end;
-	return 0;
+	{
+		char sql[128];
+		snprintf(sql, sizeof(sql), "SELECT MIN(t_min) FROM blocks WHERE seg = %" PRId64,
+		         last);
+		r = query_i64(s->db, sql, 0, &s->seg_t_min, d);
+	}
+	return r;
 }
 
 int logstore_open(const char *dir, const struct logstore_opts *o, struct logstore **ret,
@@ -419,6 +426,7 @@ static int seg_roll(struct logstore *s, struct diag *d)
 	}
 	free(path);
 	s->seg_off = 0;
+	s->seg_t_min = 0;
 	return 0;
 }
 
@@ -476,7 +484,10 @@ static int seal(struct logstore *s, struct diag *d)
 
 	if (!s->nlines)
 		return 0;
-	if (s->seg_off >= s->seg_max) {
+	/* a new segment when this one is full, or spans an eighth of the retention, so
+	 * retention can drop whole segments on quiet hosts too */
+	if (s->seg_off >= s->seg_max || (s->o.retention_ms > 0 && s->seg_off > 0 &&
+	                                 s->t_max - s->seg_t_min > s->o.retention_ms / 8)) {
 		r = seg_roll(s, d);
 		if (r < 0)
 			return r;
@@ -518,6 +529,8 @@ static int seal(struct logstore *s, struct diag *d)
 	b->nstreams = s->nbstreams;
 	b->grams = xmalloc(LOGSTORE_GRAM_BYTES);
 	memcpy(b->grams, s->grams, LOGSTORE_GRAM_BYTES);
+	if (!s->seg_off || b->t_min < s->seg_t_min)
+		s->seg_t_min = b->t_min;
 	s->seg_off += b->len;
 	s->seg_dirty = true;
 	buf_reset(&s->payload);
