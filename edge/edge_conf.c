@@ -51,15 +51,15 @@ static const struct conf_key keys[] = {
 	  offsetof(struct edge_conf, tsdb_flush_interval_ms),
 	  "How often the store is written to disk: the most a crash can lose.", 1000, 3600000,
 	  NULL },
-	K("relay.url", CONF_STRING, NULL, relay_url,
+	K("relay.url", CONF_STRING, "", relay_url,
 	  "The relay's WebSocket URL (wss://relay.example.net:8443/); unset: stand-alone, no "
 	  "tunnel."),
-	K("relay.access_key", CONF_STRING, NULL, relay_access_key,
+	K("relay.access_key", CONF_STRING, "", relay_access_key,
 	  "This edge's access key (ogk_...), printed by `ongrid-relay keys create`."),
-	K("relay.secret_key", CONF_STRING, NULL, relay_secret_key,
+	K("relay.secret_key", CONF_STRING, "", relay_secret_key,
 	  "This edge's secret (ogs_...); it signs the relay's challenge and never leaves the "
 	  "host. Keep the file mode 0600."),
-	K("relay.fingerprint", CONF_STRING, NULL, relay_fingerprint,
+	K("relay.fingerprint", CONF_STRING, "", relay_fingerprint,
 	  "SHA-256 fingerprint of the relay's certificate (sha256:...); the tunnel refuses any "
 	  "other certificate."),
 	K("relay.insecure", CONF_BOOL, "false", relay_insecure,

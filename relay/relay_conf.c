@@ -32,12 +32,12 @@ static const struct conf_key keys[] = {
 	K("tls.insecure", CONF_BOOL, "false", tls_insecure,
 	  "Serve plain ws:// without TLS. Only for tests and trusted links; the relay warns "
 	  "at every start."),
-	K("tls.cert", CONF_STRING, NULL, tls_cert,
+	K("tls.cert", CONF_STRING, "", tls_cert,
 	  "PEM server certificate (chain); empty: data_dir/server.pem, made with its own CA on "
 	  "first start."),
-	K("tls.key", CONF_STRING, NULL, tls_key,
+	K("tls.key", CONF_STRING, "", tls_key,
 	  "PEM private key of tls.cert; empty: data_dir/server.key."),
-	K("tls.hostname", CONF_STRING, NULL, tls_hostname,
+	K("tls.hostname", CONF_STRING, "", tls_hostname,
 	  "Name in the generated certificate (CN and DNS SAN); the host name when unset."),
 	{ "edges.heartbeat", CONF_DURATION, "15s", offsetof(struct relay_conf, heartbeat_ms),
 	  "How often edges send a heartbeat; an edge silent for three intervals is dropped.",

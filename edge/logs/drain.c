@@ -225,7 +225,7 @@ static const char *leaf_key(struct drain *dr, const struct tok *t, size_t n)
 {
 	int w = snprintf(dr->keybuf, sizeof(dr->keybuf), "%zu", n);
 
-	for (size_t i = 0; i < 2 && i < n; i++)
+	for (size_t i = 0; i < 1 && i < n; i++)
 		w += snprintf(dr->keybuf + w, sizeof(dr->keybuf) - (size_t)w, "\x1f%.*s",
 		              (int)t[i].n, t[i].p);
 	return dr->keybuf;

@@ -3,7 +3,7 @@
  * A line is split on blanks into at most DRAIN_MAX_TOKENS tokens; tokens that are
  * variables by their shape are masked first (<IP> with an optional :port, <UUID>, <HEX>,
  * <NUM>, and <*> for any other token holding a digit). Lines with the same token count
- * and the same first two masked tokens share a leaf; in the leaf the most similar cluster
+ * and the same first masked token share a leaf; in the leaf the most similar cluster
  * (share of positions equal, <*> matching anything) takes the line if the share is at
  * least sim_threshold, and positions that differ become <*>. Otherwise the line starts a
  * new cluster.
