@@ -39,6 +39,18 @@ static const struct disk_field {
 	  1e-3,
 	  { "ongrid_disk_io_time_weighted_seconds_total", METRIC_COUNTER,
 	    "I/O time weighted by requests in flight (queue depth = rate of this)" } },
+	/* Since Linux 4.18 (discards) and 5.5 (flushes); absent columns are skipped. */
+	{ 14, 1, { "ongrid_disk_discards_completed_total", METRIC_COUNTER, "Discards completed" } },
+	{ 16, 512, { "ongrid_disk_discarded_bytes_total", METRIC_COUNTER, "Bytes discarded" } },
+	{ 17,
+	  1e-3,
+	  { "ongrid_disk_discard_time_seconds_total", METRIC_COUNTER, "Time spent on discards" } },
+	{ 18,
+	  1,
+	  { "ongrid_disk_flushes_completed_total", METRIC_COUNTER, "Cache flushes completed" } },
+	{ 19,
+	  1e-3,
+	  { "ongrid_disk_flush_time_seconds_total", METRIC_COUNTER, "Time spent on flushes" } },
 };
 
 static bool is_virtual_idle(const char *name, uint64_t reads, uint64_t writes)
@@ -57,12 +69,12 @@ int procfs_parse_diskstats(char *text, struct snapshot *out, uint64_t *ret_trunc
 
 	while ((line = procfs_next_line(&text))) {
 		size_t nf = procfs_split(line, f, 24);
-		uint64_t v[14] = { 0 };
+		uint64_t v[20] = { 0 };
 		bool ok = nf >= 14;
 
 		if (nf == 0)
 			continue;
-		for (size_t i = 3; ok && i < 14; i++)
+		for (size_t i = 3; ok && i < nf && i < 20; i++)
 			ok = procfs_u64(f[i], &v[i]) == 0;
 		if (!ok || !f[2][0]) {
 			r = -EPROTO;
@@ -77,6 +89,8 @@ int procfs_parse_diskstats(char *text, struct snapshot *out, uint64_t *ret_trunc
 		ndisks++;
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 			struct label l = { "disk", f[2] };
+			if ((size_t)fields[i].col >= nf)
+				continue;
 			snapshot_add(out, &fields[i].m, &l, 1,
 			             (double)v[fields[i].col] * fields[i].scale);
 		}

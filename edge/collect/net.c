@@ -1,6 +1,7 @@
 /* net.c - the "net" collector: per-interface traffic and error counters from
  * /proc/net/dev (the network namespace the edge runs in). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,68 @@ int procfs_parse_netdev(char *text, struct snapshot *out, uint64_t *ret_truncate
 	return r;
 }
 
+static const struct metric_desc m_sn_processed = { "ongrid_net_softnet_processed_total",
+	                                           METRIC_COUNTER,
+	                                           "Packets a CPU took from its backlog" };
+static const struct metric_desc m_sn_dropped = {
+	"ongrid_net_softnet_dropped_total", METRIC_COUNTER,
+	"Packets dropped because a CPU's backlog was full (netdev_max_backlog)"
+};
+static const struct metric_desc m_sn_squeezed = {
+	"ongrid_net_softnet_times_squeezed_total", METRIC_COUNTER,
+	"Times a CPU's receive processing ran out of budget with work left"
+};
+
+static int hex_u64(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 16)
+		return -EINVAL;
+	for (; *s; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else
+			return -EINVAL;
+		v = v * 16 + (uint64_t)d;
+	}
+	*ret = v;
+	return 0;
+}
+
+int procfs_parse_softnet(char *text, struct snapshot *out)
+{
+	char *f[20], *line, cpu[16];
+	size_t row = 0;
+	int r = 0;
+
+	while ((line = procfs_next_line(&text)) && row < PROCFS_MAX_CPUS) {
+		size_t nf = procfs_split(line, f, 20);
+		uint64_t processed, dropped, squeezed, id = row;
+
+		if (nf == 0)
+			continue;
+		if (nf < 3 || hex_u64(f[0], &processed) < 0 || hex_u64(f[1], &dropped) < 0 ||
+		    hex_u64(f[2], &squeezed) < 0) {
+			r = -EPROTO;
+			continue;
+		}
+		/* Since 5.10 column 13 is the CPU id (rows skip offline CPUs). */
+		if (nf >= 13 && hex_u64(f[12], &id) < 0)
+			id = row;
+		row++;
+		(void)snprintf(cpu, sizeof(cpu), "%llu", (unsigned long long)id);
+		struct label l = { "cpu", cpu };
+		snapshot_add(out, &m_sn_processed, &l, 1, (double)processed);
+		snapshot_add(out, &m_sn_dropped, &l, 1, (double)dropped);
+		snapshot_add(out, &m_sn_squeezed, &l, 1, (double)squeezed);
+	}
+	return r;
+}
+
 struct net_state {
 	struct buf b;
 };
@@ -102,10 +165,15 @@ static int net_collect(void *state, struct snapshot *out, int64_t now_ms)
 	int r;
 
 	(void)now_ms;
+	int e;
+
 	r = procfs_read("/proc/net/dev", &st->b);
 	if (r == 0)
 		r = procfs_parse_netdev(st->b.data, out, NULL);
-	return r;
+	e = procfs_read("/proc/net/softnet_stat", &st->b);
+	if (e == 0)
+		e = procfs_parse_softnet(st->b.data, out);
+	return r < 0 ? r : e;
 }
 
 static void net_stop(void *state)
@@ -121,7 +189,8 @@ static void net_stop(void *state)
 const struct collector net_collector = {
 	.name = "net",
 	.kind = "procfs",
-	.summary = "per-interface bytes, packets, errors and drops",
+	.summary = "per-interface bytes, packets, errors and drops; per-CPU softnet backlog "
+	           "drops and squeezes",
 	.start = net_start,
 	.collect = net_collect,
 	.stop = net_stop,

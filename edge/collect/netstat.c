@@ -9,6 +9,7 @@
 #include "edge/collect/collector.h"
 #include "edge/collect/procfs.h"
 #include "shared/alloc.h"
+#include "shared/fsutil.h"
 #include "shared/banned.h"
 
 #define C(group, field, name, help)                                           \
@@ -147,8 +148,94 @@ int procfs_parse_snmp(char *text, struct snapshot *out)
 	return r;
 }
 
+static const struct sockstat_field {
+	const char *proto, *key; /* "TCP", "tw" */
+	bool pages;              /* the value counts pages: export bytes */
+	struct metric_desc m;
+} sockstat_fields[] = {
+	{ "sockets",
+	  "used",
+	  false,
+	  { "ongrid_sockstat_sockets_used", METRIC_GAUGE, "Sockets of all kinds in use" } },
+	{ "TCP",
+	  "inuse",
+	  false,
+	  { "ongrid_sockstat_tcp_inuse", METRIC_GAUGE, "TCP sockets in use (not TIME-WAIT)" } },
+	{ "TCP",
+	  "orphan",
+	  false,
+	  { "ongrid_sockstat_tcp_orphan", METRIC_GAUGE,
+	    "TCP sockets no process holds any more, still closing" } },
+	{ "TCP",
+	  "tw",
+	  false,
+	  { "ongrid_sockstat_tcp_time_wait", METRIC_GAUGE, "TCP sockets in TIME-WAIT" } },
+	{ "TCP",
+	  "alloc",
+	  false,
+	  { "ongrid_sockstat_tcp_alloc", METRIC_GAUGE, "TCP sockets allocated" } },
+	{ "TCP",
+	  "mem",
+	  true,
+	  { "ongrid_sockstat_tcp_mem_bytes", METRIC_GAUGE, "Memory of TCP socket buffers" } },
+	{ "UDP",
+	  "inuse",
+	  false,
+	  { "ongrid_sockstat_udp_inuse", METRIC_GAUGE, "UDP sockets in use" } },
+	{ "UDP",
+	  "mem",
+	  true,
+	  { "ongrid_sockstat_udp_mem_bytes", METRIC_GAUGE, "Memory of UDP socket buffers" } },
+};
+
+/* "TCP: inuse 4 orphan 0 tw 5 alloc 5 mem 12": a protocol, then key/value pairs. */
+int procfs_parse_sockstat(char *text, long page_size, struct snapshot *out)
+{
+	char *f[16], *line;
+	int r = 0;
+
+	if (page_size <= 0)
+		return -EINVAL;
+	while ((line = procfs_next_line(&text))) {
+		size_t nf = procfs_split(line, f, 16), plen;
+
+		if (nf == 0)
+			continue;
+		plen = strlen(f[0]);
+		if (plen < 2 || f[0][plen - 1] != ':' || nf % 2 == 0) {
+			r = -EPROTO;
+			continue;
+		}
+		f[0][plen - 1] = '\0';
+		for (size_t i = 1; i + 1 < nf; i += 2) {
+			for (size_t j = 0; j < sizeof(sockstat_fields) / sizeof(sockstat_fields[0]);
+			     j++) {
+				const struct sockstat_field *sf = &sockstat_fields[j];
+				uint64_t v;
+				if (strcmp(sf->proto, f[0]) != 0 || strcmp(sf->key, f[i]) != 0)
+					continue;
+				if (procfs_u64(f[i + 1], &v) < 0) {
+					r = -EPROTO;
+					break;
+				}
+				snapshot_add(out, &sf->m, NULL, 0,
+				             (double)v * (sf->pages ? (double)page_size : 1));
+				break;
+			}
+		}
+	}
+	return r;
+}
+
+static const struct metric_desc m_ct_entries = { "ongrid_conntrack_entries", METRIC_GAUGE,
+	                                         "Connections the netfilter tracker holds" };
+static const struct metric_desc m_ct_limit = { "ongrid_conntrack_limit", METRIC_GAUGE,
+	                                       "Most connections the tracker holds before "
+	                                       "dropping new ones (nf_conntrack_max)" };
+
 struct netstat_state {
 	struct buf b;
+	long page_size;
 };
 
 static int netstat_start(const struct collect_env *env, void **ret_state, struct diag *why)
@@ -160,6 +247,7 @@ static int netstat_start(const struct collect_env *env, void **ret_state, struct
 		return diag_set(why, -errno, "cannot read '/proc/net/snmp': %s", strerror(errno));
 	st = xcalloc(1, sizeof(*st));
 	buf_init(&st->b, PROCFS_READ_MAX);
+	st->page_size = sysconf(_SC_PAGESIZE);
 	*ret_state = st;
 	return 0;
 }
@@ -171,12 +259,26 @@ static int netstat_collect(void *state, struct snapshot *out, int64_t now_ms)
 	int r = 0;
 
 	(void)now_ms;
+	long long ct, ct_max;
+	int e;
+
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		int e = procfs_read(files[i], &st->b);
+		e = procfs_read(files[i], &st->b);
 		if (e == 0)
 			e = procfs_parse_snmp(st->b.data, out);
 		if (e < 0)
 			r = e;
+	}
+	e = procfs_read("/proc/net/sockstat", &st->b);
+	if (e == 0)
+		e = procfs_parse_sockstat(st->b.data, st->page_size, out);
+	if (e < 0)
+		r = e;
+	/* Only when the conntrack module is loaded; its absence is not an error. */
+	if (read_file_i64("/proc/sys/net/netfilter/nf_conntrack_count", &ct) == 0 &&
+	    read_file_i64("/proc/sys/net/netfilter/nf_conntrack_max", &ct_max) == 0) {
+		snapshot_add(out, &m_ct_entries, NULL, 0, (double)ct);
+		snapshot_add(out, &m_ct_limit, NULL, 0, (double)ct_max);
 	}
 	return r;
 }
@@ -194,8 +296,8 @@ static void netstat_stop(void *state)
 const struct collector netstat_collector = {
 	.name = "netstat",
 	.kind = "procfs",
-	.summary = "IP, ICMP, TCP and UDP counters: retransmits, resets, listen overflows, "
-	           "buffer errors",
+	.summary = "IP, ICMP, TCP and UDP counters (retransmits, resets, listen overflows, "
+	           "buffer errors), sockets in use and TIME-WAIT, conntrack fill",
 	.start = netstat_start,
 	.collect = netstat_collect,
 	.stop = netstat_stop,

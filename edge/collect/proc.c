@@ -31,6 +31,12 @@ static const struct metric_desc m_fds = { "ongrid_process_open_fds", METRIC_GAUG
 	                                  "Open file descriptors of a top process" };
 static const struct metric_desc m_threads = { "ongrid_process_threads", METRIC_GAUGE,
 	                                      "Threads of a top process" };
+static const struct metric_desc m_fd_alloc = { "ongrid_file_descriptors_allocated", METRIC_GAUGE,
+	                                       "File handles allocated host-wide" };
+static const struct metric_desc m_fd_max = {
+	"ongrid_file_descriptors_limit", METRIC_GAUGE,
+	"Most file handles the kernel allocates (fs.file-max)"
+};
 static const struct metric_desc m_states = { "ongrid_processes", METRIC_GAUGE,
 	                                     "Processes on the host by scheduler state" };
 
@@ -164,6 +170,22 @@ static void emit(struct proc_state *st, const struct proc_entry *e, struct snaps
 		snapshot_add(out, &m_fds, l, 2, (double)fds);
 }
 
+/* /proc/sys/fs/file-nr: "allocated unused maximum". */
+static void add_file_nr(struct proc_state *st, struct snapshot *out)
+{
+	char *f[4];
+	uint64_t alloc, max;
+
+	if (procfs_read("/proc/sys/fs/file-nr", &st->b) < 0 || procfs_split(st->b.data, f, 4) < 3)
+		return;
+	/* the newline stays on the last field */
+	f[2][strcspn(f[2], "\n")] = '\0';
+	if (procfs_u64(f[0], &alloc) < 0 || procfs_u64(f[2], &max) < 0)
+		return;
+	snapshot_add(out, &m_fd_alloc, NULL, 0, (double)alloc);
+	snapshot_add(out, &m_fd_max, NULL, 0, (double)max);
+}
+
 static int scan(struct proc_state *st, uint64_t states[128])
 {
 	struct dirent *de;
@@ -250,6 +272,7 @@ static int proc_collect(void *state, struct snapshot *out, int64_t now_ms)
 		if (states[s])
 			snapshot_add(out, &m_states, &l, 1, (double)states[s]);
 	}
+	add_file_nr(st, out);
 	/* Give back the scan array when a burst of processes has gone away. */
 	if (st->cur_alloc > 4096 && st->ncur < st->cur_alloc / 4) {
 		FREE_AND_NULL(st->cur);

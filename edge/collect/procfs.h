@@ -75,6 +75,12 @@ int procfs_parse_diskstats(char *text, struct snapshot *out, uint64_t *ret_trunc
 int procfs_parse_netdev(char *text, struct snapshot *out, uint64_t *ret_truncated);
 /* /proc/net/snmp and /proc/net/netstat ("Group: names" / "Group: values" line pairs). */
 int procfs_parse_snmp(char *text, struct snapshot *out);
+/* /proc/net/sockstat: sockets in use, TCP orphans and TIME-WAIT, socket memory (pages
+ * become bytes with page_size). */
+int procfs_parse_sockstat(char *text, long page_size, struct snapshot *out);
+/* /proc/net/softnet_stat: per-CPU packets processed, dropped (backlog full) and
+ * time_squeeze (budget ran out), in hex. */
+int procfs_parse_softnet(char *text, struct snapshot *out);
 
 /* /proc/self/mounts: the real filesystems to statvfs(), without pseudo filesystems,
  * network filesystems (statvfs could hang the loop on a dead server) and duplicate

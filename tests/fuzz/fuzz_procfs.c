@@ -49,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	RUN(procfs_parse_netdev(t, &s, NULL));
 	RUN(procfs_parse_snmp(t, &s));
 	RUN(procfs_parse_pidstat(t, &ps));
+	RUN(procfs_parse_sockstat(t, 4096, &s));
+	RUN(procfs_parse_softnet(t, &s));
 	t = copy(data, size);
 	if (procfs_parse_mounts(t, m, 8, &n, NULL) >= 0)
 		for (size_t i = 0; i < n; i++) {

@@ -247,6 +247,14 @@ static void diskstats_bytes_and_seconds_idle_loop_and_ram_skipped(void **state)
 	assert_float_equal(find(&s, "ongrid_disk_io_time_seconds_total", "disk", "vda", NULL, NULL),
 	                   8.384, 1e-9);
 	assert_float_equal(find(&s, "ongrid_disk_io_now", "disk", "vda", NULL, NULL), 2, 0);
+	assert_float_equal(
+	        find(&s, "ongrid_disk_flushes_completed_total", "disk", "vda", NULL, NULL), 1207,
+	        0);
+	/* an old-format line (11 statistics) has no discard or flush series */
+	assert_true(
+	        isnan(find(&s, "ongrid_disk_flushes_completed_total", "disk", "vda1", NULL, NULL)));
+	assert_float_equal(
+	        find(&s, "ongrid_disk_reads_completed_total", "disk", "vda1", NULL, NULL), 100, 0);
 	/* a loop device that did I/O stays; idle loop and ram devices are noise */
 	assert_false(
 	        isnan(find(&s, "ongrid_disk_reads_completed_total", "disk", "loop1", NULL, NULL)));
@@ -371,6 +379,46 @@ static void snmp_mismatched_pairs_are_reported(void **state)
 	free(t);
 }
 
+static void sockstat_counts_and_memory_in_bytes(void **state)
+{
+	char *t = load("sockstat");
+	char bad[] = "TCP: inuse x\nUDP inuse\n";
+	struct snapshot s;
+
+	(void)state;
+	snapshot_init(&s, 0);
+	assert_int_equal(procfs_parse_sockstat(t, 4096, &s), 0);
+	assert_float_equal(find0(&s, "ongrid_sockstat_sockets_used"), 21, 0);
+	assert_float_equal(find0(&s, "ongrid_sockstat_tcp_time_wait"), 5, 0);
+	assert_float_equal(find0(&s, "ongrid_sockstat_tcp_orphan"), 1, 0);
+	assert_float_equal(find0(&s, "ongrid_sockstat_tcp_mem_bytes"), 12 * 4096, 0);
+	assert_float_equal(find0(&s, "ongrid_sockstat_udp_inuse"), 2, 0);
+	assert_int_equal(procfs_parse_sockstat(bad, 4096, &s), -EPROTO);
+	snapshot_release(&s);
+	free(t);
+}
+
+static void softnet_hex_columns_per_cpu_with_cpu_id(void **state)
+{
+	char *t = load("softnet_stat");
+	struct snapshot s;
+
+	(void)state;
+	snapshot_init(&s, 0);
+	assert_int_equal(procfs_parse_softnet(t, &s), -EPROTO); /* the "zz" row */
+	assert_float_equal(find(&s, "ongrid_net_softnet_processed_total", "cpu", "0", NULL, NULL),
+	                   1023, 0);
+	assert_float_equal(find(&s, "ongrid_net_softnet_dropped_total", "cpu", "0", NULL, NULL), 2,
+	                   0);
+	assert_float_equal(
+	        find(&s, "ongrid_net_softnet_times_squeezed_total", "cpu", "0", NULL, NULL), 16, 0);
+	/* the second row names CPU 3 in its 13th column (an offline CPU was skipped) */
+	assert_float_equal(find(&s, "ongrid_net_softnet_processed_total", "cpu", "3", NULL, NULL),
+	                   0xe2f, 0);
+	snapshot_release(&s);
+	free(t);
+}
+
 static void mounts_skip_pseudo_network_and_container_and_keep_last(void **state)
 {
 	char *t = load("mounts");
@@ -443,7 +491,7 @@ static void helpers_are_strict(void **state)
 static void parsers_survive_empty_input(void **state)
 {
 	char e1[] = "", e2[] = "", e3[] = "", e4[] = "", e5[] = "", e6[] = "", e7[] = "", e8[] = "",
-	     e9[] = "";
+	     e9[] = "", e10[] = "", e11[] = "";
 	struct procfs_mount m[1];
 	struct procfs_pidstat ps;
 	struct snapshot s;
@@ -461,6 +509,8 @@ static void parsers_survive_empty_input(void **state)
 	assert_int_equal(procfs_parse_mounts(e8, m, 1, &n, NULL), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(procfs_parse_pidstat(e9, &ps), -EPROTO);
+	assert_int_equal(procfs_parse_sockstat(e10, 4096, &s), 0);
+	assert_int_equal(procfs_parse_softnet(e11, &s), 0);
 	assert_int_equal(s.n, 0);
 	snapshot_release(&s);
 }
@@ -484,6 +534,8 @@ int main(void)
 		cmocka_unit_test(netdev_malformed_is_reported),
 		cmocka_unit_test(snmp_and_netstat_pick_the_counters_by_column_name),
 		cmocka_unit_test(snmp_mismatched_pairs_are_reported),
+		cmocka_unit_test(sockstat_counts_and_memory_in_bytes),
+		cmocka_unit_test(softnet_hex_columns_per_cpu_with_cpu_id),
 		cmocka_unit_test(mounts_skip_pseudo_network_and_container_and_keep_last),
 		cmocka_unit_test(mounts_cap_counts_the_rest),
 		cmocka_unit_test(pidstat_reads_comm_with_spaces_and_parentheses),
