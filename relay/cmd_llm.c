@@ -2,6 +2,7 @@
  * keys, retries and fallbacks of relay.conf (an operator's way to test a key or a route);
  * `ongrid-relay llm usage`: what the router has spent today or on one incident. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "shared/fsutil.h"
 #include "shared/json.h"
 #include "shared/log.h"
+#include "shared/str.h"
 #include "shared/banned.h"
 
 static void print_delta(void *udata, enum llm_delta_kind kind, const char *text, size_t len)
@@ -61,11 +63,36 @@ static void print_text(const struct llm_response *resp, bool streamed)
 	        resp->attempts == 1 ? "" : "s", llm_stop_name(resp->stop));
 }
 
+/* One call; prints the answer. Returns the exit status. */
+static int ask_once(struct llm_router *router, const struct llm_request *req,
+                    const struct llm_call_opts *o, bool json, struct llm_response *resp)
+{
+	struct diag d = { 0 };
+	int r = llm_router_call(router, req, o, resp, &d);
+
+	if (r < 0) {
+		fflush(stdout);
+		fprintf(stderr, "ongrid-relay llm ask: %s\n", d.msg);
+		return r == -ENOENT ? 2 : 1;
+	}
+	if (json) {
+		cJSON *j = llm_response_to_json(resp);
+		r = json_print_stdout(j, true) < 0 ? 1 : 0;
+		cJSON_Delete(j);
+		fflush(stdout);
+		return r;
+	}
+	print_text(resp, req->stream);
+	fflush(stdout);
+	return 0;
+}
+
 static int llm_ask(int argc, char **argv)
 {
 	const char *path = NULL, *purpose = "investigate", *system = NULL, *request = NULL;
-	const char *edge = NULL, *incident = NULL;
+	const char *edge = NULL, *incident = NULL, *repeat_s = NULL, *interval_s = NULL;
 	bool json = false, stream = false, no_stream = false;
+	int64_t repeat = 1, interval_ms = 1000;
 	const struct cli_opt opts[] = {
 		{ "config", 'c', true, &path, NULL },
 		{ "purpose", 'p', true, &purpose, NULL },
@@ -76,6 +103,8 @@ static int llm_ask(int argc, char **argv)
 		{ "json", 0, false, NULL, &json },
 		{ "stream", 0, false, NULL, &stream },
 		{ "no-stream", 0, false, NULL, &no_stream },
+		{ "repeat", 0, true, &repeat_s, NULL },
+		{ "interval", 0, true, &interval_s, NULL },
 	};
 	struct llm_call_opts o = { 0 };
 	struct llm_request req = { 0 };
@@ -92,6 +121,12 @@ static int llm_ask(int argc, char **argv)
 	if ((nargs != 1 && !request) || (nargs > 0 && request)) {
 		fprintf(stderr, "ongrid-relay llm ask: expected one PROMPT argument or --request "
 		                "FILE\n");
+		return 2;
+	}
+	if ((repeat_s && (str_to_i64(repeat_s, &repeat) < 0 || repeat < 1 || repeat > 1000)) ||
+	    (interval_s && (str_to_duration_ms(interval_s, &interval_ms) < 0 || interval_ms < 0))) {
+		fprintf(stderr, "ongrid-relay llm ask: --repeat takes 1-1000 and --interval a "
+		                "duration such as 2s\n");
 		return 2;
 	}
 	if (request) {
@@ -121,21 +156,16 @@ static int llm_ask(int argc, char **argv)
 	o.edge = edge;
 	o.incident = incident;
 	o.on_delta = !json && req.stream ? print_delta : NULL;
-	r = llm_router_call(router, &req, &o, &resp, &d);
-	if (r < 0) {
-		if (!json && req.stream)
-			fflush(stdout);
-		fprintf(stderr, "ongrid-relay llm ask: %s\n", d.msg);
-		r = r == -ENOENT ? 2 : 1;
-		goto out;
-	}
-	if (json) {
-		cJSON *j = llm_response_to_json(&resp);
-		r = json_print_stdout(j, true) < 0 ? 1 : 0;
-		cJSON_Delete(j);
-	} else {
-		print_text(&resp, req.stream);
-		r = 0;
+	/* --repeat: the same router makes the call again, as a running relay would; a
+	 * `model use` or budget change in between shows on the next call. */
+	for (int64_t i = 0; i < repeat; i++) {
+		if (i) {
+			llm_response_release(&resp);
+			poll(NULL, 0, (int)interval_ms);
+		}
+		r = ask_once(router, &req, &o, json, &resp);
+		if (r)
+			break;
 	}
 out:
 	llm_response_release(&resp);

@@ -244,7 +244,7 @@ static int obj_text(const cJSON *v, char **ret, const char *what, struct diag *d
 static int parse_calls(const cJSON *arr, struct llm_message *m, const char *what, struct diag *d)
 {
 	int n = cJSON_GetArraySize(arr);
-	char w[96];
+	char w[160];
 	int r;
 
 	if (!cJSON_IsArray(arr))

@@ -476,13 +476,11 @@ static void wait_then(struct llm_call *c, int64_t delay_ms)
 
 static void next_target(struct llm_call *c)
 {
-	struct target *t = &c->targets[c->ti];
-
 	c->ti++;
 	c->attempt = c->dg_steps = c->dg = 0;
 	if (c->ti < c->ntargets)
-		log_warn("llm: %s/%s failed (%s), falling back to %s/%s", t->provider, t->model,
-		         c->last_err, c->targets[c->ti].provider, c->targets[c->ti].model);
+		log_warn("llm: %s, falling back to %s/%s", c->last_err, c->targets[c->ti].provider,
+		         c->targets[c->ti].model);
 	wait_then(c, 0);
 }
 

@@ -10,6 +10,7 @@ relay's C code, so a misreading on one side cannot agree with itself.
   POST .../models/MODEL:streamGenerateContent?alt=sse
   GET  /_requests                                  every request received, as JSON
   POST /_script                                    replace the script (JSON body)
+  POST /_reset                                     forget the requests received
 
 Usage: llm_mock.py --port-file FILE [--script FILE] [--log FILE]
 
@@ -445,6 +446,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n) if n else b""
+        if self.path.startswith("/_reset"):
+            with LOCK:
+                STATE["requests"] = []
+            self.send_json(200, {"ok": True})
+            return
         if self.path.startswith("/_script"):
             with LOCK:
                 STATE["script"] = json.loads(raw)
