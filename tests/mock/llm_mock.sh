@@ -36,7 +36,6 @@ llm_conf() {
 	cat >relay.conf <<CONF
 data_dir = "$TRASH/data";
 llm = {
-  retries = 2;
   $1
   providers = (
     { name = "oai"; kind = "openai"; base_url = "$MOCK_URL"; api_key = "sk-test-1";
