@@ -391,6 +391,7 @@ int cmd_connect(int argc, char **argv)
 	tc.edge_id = conf.name;
 	tc.labels = labels;
 	tc.backoff_max_ms = conf.relay_backoff_max_ms;
+	tc.session = call != NULL;
 	r = tunnel_open(cx.loop, &tc, &cx.tunnel, &d);
 	if (r < 0) {
 		fprintf(stderr, "ongrid-edge connect: %s\n", d.msg);

@@ -87,7 +87,7 @@ struct tunnel {
 	char access_key[AUTH_ACCESS_LEN + 1];
 	char key_hex[AUTH_HEX_MAX + 1];
 	char fingerprint[TLS_FINGERPRINT_LEN + 1];
-	bool insecure;
+	bool insecure, session;
 	char edge_id[AUTH_EDGE_ID_MAX + 1];
 	char version[33];
 	cJSON *labels;
@@ -532,6 +532,8 @@ static void on_hello(struct tunnel *t, const struct proto_msg *m)
 	json_add_str(p, "mac", mac);
 	json_add_str(p, "version", t->version);
 	json_add(p, "labels", cJSON_Duplicate(t->labels, true));
+	if (t->session)
+		json_add_str(p, "session", "cli");
 	r = request_raw(t, "auth", p, HELLO_TIMEOUT_MS, on_auth_reply, t, t->auth_id);
 	cJSON_Delete(p);
 	if (r < 0)
@@ -585,7 +587,9 @@ static void on_message(struct tunnel *t, const char *data, size_t len)
 			call_detach(call, true);
 		break;
 	case PROTO_ERROR:
-		snprintf(t->last_error, sizeof(t->last_error), "relay: %s: %s", m.code, m.message);
+		if (!t->last_error[0])
+			snprintf(t->last_error, sizeof(t->last_error), "relay: %s: %s", m.code,
+			         m.message);
 		log_warn("relay '%s' reports %s: %s", t->url, m.code, m.message);
 		break;
 	case _PROTO_KIND_MAX:
@@ -665,6 +669,7 @@ static void link_drop(struct tunnel *t, const char *why)
 {
 	if (!t->wsi)
 		return;
+	/* Keep a more specific reason (the relay's refusal) over the generic one. */
 	if (!t->last_error[0] || strcmp(why, "authentication refused") != 0)
 		snprintf(t->last_error, sizeof(t->last_error), "%s", why);
 	lws_set_timeout(t->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -919,6 +924,7 @@ int tunnel_open(struct ev_loop *loop, const struct tunnel_conf *conf, struct tun
 	}
 	t->url = xstrdup(conf->url);
 	t->insecure = conf->insecure;
+	t->session = conf->session;
 	str_copy(t->access_key, conf->access_key, sizeof(t->access_key));
 	str_copy(t->edge_id, conf->edge_id, sizeof(t->edge_id));
 	str_copy(t->version, conf->version ? conf->version : ONGRID_VERSION, sizeof(t->version));

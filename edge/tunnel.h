@@ -38,6 +38,9 @@ struct tunnel_conf {
 	const char *version;                    /* reported at auth; NULL = ONGRID_VERSION */
 	const cJSON *labels;                    /* object of string labels, copied; may be NULL */
 	int64_t backoff_min_ms, backoff_max_ms; /* 0 = 500 ms and 60 s */
+	/* A CLI session acting for this edge (`connect --call`): the relay does not list it
+	 * as the edge, replace the edge's own connection with it, or send it requests. */
+	bool session;
 };
 
 enum tunnel_state { TUNNEL_DOWN, TUNNEL_CONNECTING, TUNNEL_UP, _TUNNEL_STATE_MAX };

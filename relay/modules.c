@@ -6,6 +6,8 @@ int relay_modules_start(struct relay *r, const struct relay_conf *conf, struct d
 {
 	int (*const starts[])(struct relay *, const struct relay_conf *, struct diag *) = {
 		inbox_start,
+		topo_start,
+		xcall_start,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(starts); i++) {

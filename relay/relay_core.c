@@ -107,6 +107,7 @@ struct conn {
 	char *labels; /* JSON text */
 	int64_t connected_since_ms, last_heartbeat_ms;
 	bool hb_dirty, shared_key, registered;
+	bool session; /* a CLI session acting for the edge: not in the registry, gets no requests */
 	struct relay_call *calls;
 	unsigned ncalls;
 	struct list_head pending;
@@ -530,7 +531,7 @@ static void on_auth(struct conn *c, const struct proto_msg *m)
 {
 	struct relay *r = c->relay;
 	const char *ak = NULL, *edge = NULL, *nonce = NULL, *mac = NULL, *version = NULL;
-	const cJSON *labels;
+	const cJSON *labels, *session;
 	struct relay_key key;
 	struct diag d = { 0 };
 	struct conn *old;
@@ -594,8 +595,10 @@ static void on_auth(struct conn *c, const struct proto_msg *m)
 		return;
 	}
 
+	session = cJSON_GetObjectItemCaseSensitive(m->payload, "session");
+	c->session = cJSON_IsString(session) && !strcmp(session->valuestring, "cli");
 	HASH_FIND_STR(r->by_name, edge, old);
-	if (old) {
+	if (old && !c->session) {
 		char why[200];
 		log_warn("edge '%s' connected from %s while already connected from %s: closing the "
 		         "older connection (two edges with the same name?)",
@@ -618,13 +621,18 @@ static void on_auth(struct conn *c, const struct proto_msg *m)
 	free(c->labels);
 	c->labels = lbl;
 	c->connected_since_ms = c->last_heartbeat_ms = now_ms();
-	HASH_ADD_STR(r->by_name, name, c);
-	c->registered = true;
 	r->stats.auth_ok++;
-	check_shared_key(r, c);
-	registry_update(r, c, true);
-	log_info("edge '%s' connected from %s (key '%s', version %s)", c->name, c->addr,
-	         c->key_name, c->version[0] ? c->version : "?");
+	if (c->session) {
+		log_debug("CLI session for edge '%s' from %s (key '%s')", c->name, c->addr,
+		          c->key_name);
+	} else {
+		HASH_ADD_STR(r->by_name, name, c);
+		c->registered = true;
+		check_shared_key(r, c);
+		registry_update(r, c, true);
+		log_info("edge '%s' connected from %s (key '%s', version %s)", c->name, c->addr,
+		         c->key_name, c->version[0] ? c->version : "?");
+	}
 
 	reply = json_obj();
 	json_add_str(reply, "edge", c->name);
@@ -978,7 +986,7 @@ static void registry_flush(struct relay *r)
 static void check_revocations(struct relay *r)
 {
 	sqlite3_stmt *st;
-	struct conn *c, *tmp;
+	struct list_head *p, *n;
 	int64_t v = 0;
 
 	if (db_prepare(r->db, "PRAGMA data_version", &st, NULL) < 0)
@@ -989,21 +997,26 @@ static void check_revocations(struct relay *r)
 	if (v == r->data_version)
 		return;
 	r->data_version = v;
-	HASH_ITER(hh, r->by_name, c, tmp)
-	{
+	list_for_each_safe(p, n, &r->conns) {
+		struct conn *c = list_entry(p, struct conn, link);
 		struct relay_key k;
-		int rc = keys_lookup(r->db, c->access_key, &k, NULL);
+		int rc;
 
+		if (c->state != CONN_AUTHED)
+			continue;
+		rc = keys_lookup(r->db, c->access_key, &k, NULL);
 		if (rc == -ENOENT || (rc == 0 && k.revoked_ms)) {
 			if (relay_db_audit(r->db, "key.cut", c->name, c->key_name,
 			                   "live connection from %s closed: key revoked",
 			                   c->addr) < 0)
 				log_warn("cannot write audit row, ignoring");
-			log_warn("key '%s' was revoked: disconnecting edge '%s'", c->key_name,
-			         c->name);
-			HASH_DEL(r->by_name, c);
-			c->registered = false;
-			registry_update(r, c, false);
+			log_warn("key '%s' was revoked: disconnecting edge '%s' (%s)", c->key_name,
+			         c->name, c->addr);
+			if (c->registered) {
+				HASH_DEL(r->by_name, c);
+				c->registered = false;
+				registry_update(r, c, false);
+			}
 			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "access key revoked");
 		}
 	}
