@@ -54,7 +54,11 @@ int bitw_put(struct bitw *w, uint64_t v, unsigned n)
 	while (n > 0) {
 		unsigned room = 8 - (unsigned)(w->nbits & 7);
 		unsigned take = n < room ? n : room;
-		uint8_t bits = (uint8_t)((v >> (n - take)) & ((1u << take) - 1));
+		uint8_t bits;
+
+		if (take > 8) /* cannot happen; tells the analyzer the shifts are small */
+			take = 8;
+		bits = (uint8_t)((v >> (n - take)) & (0xffu >> (8 - take)));
 
 		w->data[w->nbits >> 3] |= (uint8_t)(bits << (room - take));
 		w->nbits += take;
@@ -113,7 +117,11 @@ static inline int rd(struct bitr *r, unsigned n, uint64_t *ret)
 	while (n > 0) {
 		unsigned avail = 8 - (unsigned)(pos & 7);
 		unsigned take = n < avail ? n : avail;
-		unsigned bits = (r->data[pos >> 3] >> (avail - take)) & ((1u << take) - 1);
+		unsigned bits;
+
+		if (take > 8) /* cannot happen; tells the analyzer the shifts are small */
+			take = 8;
+		bits = (r->data[pos >> 3] >> (avail - take)) & (0xffu >> (8 - take));
 
 		out = (out << take) | bits;
 		pos += take;
@@ -530,7 +538,7 @@ int chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
 	    it->scale > DEC_MAX_SCALE || (it->enc == CHUNK_XOR && it->scale != 0))
 		return -EPROTO;
 	bitr_init(&it->r, p, len);
-	it->r.pos = CHUNK_HEADER_BYTES * 8;
+	it->r.pos = (size_t)CHUNK_HEADER_BYTES * 8;
 	it->leading = 0xff;
 	it->step = 1;
 	if (it->enc != CHUNK_XOR) {
@@ -544,7 +552,7 @@ int chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
 
 static inline int get_xor(struct chunk_iter *it)
 {
-	uint64_t b, lead, sig, x;
+	uint64_t b = 0, lead = 0, sig = 0, x = 0;
 	int r;
 
 	r = rd(&it->r, 1, &b);
@@ -581,7 +589,7 @@ static inline int get_xor(struct chunk_iter *it)
 
 int chunk_iter_next(struct chunk_iter *it, int64_t *ret_t, double *ret_v)
 {
-	uint64_t d;
+	uint64_t d = 0;
 	int r;
 
 	if (it->i >= it->n)

@@ -115,37 +115,39 @@ static int add_sample(struct buf *out, const struct snapshot_sample *x)
 
 int expose_snapshot(const struct snapshot *s, struct buf *out)
 {
-	const struct metric_desc **fams = NULL;
-	size_t nfams = 0, alloc = 0;
+	size_t *first = NULL, nfams = 0, alloc = 0;
 	int r = 0;
 
-	/* Families in order of first appearance; collectors often interleave them (one
-	 * device at a time), and the format wants each family in one block. Two collectors
-	 * declaring the same name share the block (by name, not by descriptor). */
+	/* Families in order of first appearance (by the index of their first sample);
+	 * collectors often interleave them (one device at a time), and the format wants
+	 * each family in one block. Two collectors declaring the same name share the block
+	 * (by name, not by descriptor). */
 	for (size_t i = 0; i < s->n; i++) {
 		const struct metric_desc *m = s->samples[i].desc;
 		size_t j;
-		for (j = 0; j < nfams; j++)
-			if (fams[j] == m || strcmp(fams[j]->name, m->name) == 0)
+		for (j = 0; j < nfams; j++) {
+			const struct metric_desc *f = s->samples[first[j]].desc;
+			if (f == m || strcmp(f->name, m->name) == 0)
 				break;
+		}
 		if (j == nfams) {
-			ALLOC_GROW(fams, nfams + 1, alloc);
-			fams[nfams++] = m;
+			ALLOC_GROW(first, nfams + 1, alloc);
+			first[nfams++] = i;
 		}
 	}
 	for (size_t f = 0; r == 0 && f < nfams; f++) {
-		const struct metric_desc *m = fams[f];
+		const struct metric_desc *m = s->samples[first[f]].desc;
 		r = buf_addf(out, "# HELP %s ", m->name);
 		if (r == 0)
 			r = add_escaped(out, m->help, false);
 		if (r == 0)
 			r = buf_addf(out, "\n# TYPE %s %s\n", m->name,
 			             m->type < _METRIC_TYPE_MAX ? type_names[m->type] : "untyped");
-		for (size_t i = 0; r == 0 && i < s->n; i++)
+		for (size_t i = first[f]; r == 0 && i < s->n; i++)
 			if (s->samples[i].desc == m ||
 			    strcmp(s->samples[i].desc->name, m->name) == 0)
 				r = add_sample(out, &s->samples[i]);
 	}
-	free(fams);
+	free(first);
 	return r;
 }

@@ -77,7 +77,6 @@ enum promql_kind {
 	NODE_AGG,
 	NODE_BINARY,
 	NODE_UNARY,
-	NODE_PAREN,
 };
 
 enum promql_op {
@@ -131,6 +130,12 @@ enum promql_fn_id {
 
 #define PROMQL_MAX_ARGS 2
 
+/* Ranges and offsets past a century are typos, and refusing them keeps every time
+ * computation (ms since the epoch, plus or minus a duration) far from int64 overflow. */
+#define PROMQL_MAX_DURATION_MS (100LL * 365 * 86400000)
+/* Evaluation times must lie within +-PROMQL_MAX_TIME_MS of the epoch (about year 33000). */
+#define PROMQL_MAX_TIME_MS     1000000000000000LL
+
 struct promql_func {
 	const char *name;
 	enum promql_fn_id id;
@@ -173,7 +178,7 @@ struct promql_expr {
 	size_t ngrouping;
 	bool without;
 
-	/* NODE_BINARY: lhs op rhs; NODE_UNARY (negation) and NODE_PAREN: lhs */
+	/* NODE_BINARY: lhs op rhs; NODE_UNARY (negation): lhs. Parentheses leave no node. */
 	enum promql_op op;
 	struct promql_expr *lhs, *rhs;
 	bool bool_mod;

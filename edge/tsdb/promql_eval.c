@@ -41,6 +41,13 @@ static int64_t step_time(const struct ev *ev, size_t i)
 	return ev->start + (int64_t)i * ev->step;
 }
 
+/* qsort() with no elements may be given NULL, which qsort does not allow. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* ---- labels ---------------------------------------------------------------------- */
 
 static void labels_free(struct label *l, size_t n)
@@ -274,7 +281,7 @@ static int value_merge_dups(struct ev *ev, struct value *val, const char *what)
 		k[i].key = labels_key(val->s[i].labels, val->s[i].nlabels);
 		k[i].idx = i;
 	}
-	qsort(k, val->n, sizeof(*k), keyed_cmp);
+	sort_n(k, val->n, sizeof(*k), keyed_cmp);
 	for (i = 1; i < val->n; i++) {
 		struct sseries *a, *b;
 		if (strcmp(k[i].key, k[i - 1].key) != 0)
@@ -308,13 +315,6 @@ out:
 static const char dup_labelset[] = "vector cannot contain metrics with the same labelset";
 
 /* ---- selectors ------------------------------------------------------------------- */
-
-static const struct promql_expr *unwrap(const struct promql_expr *e)
-{
-	while (e->kind == NODE_PAREN)
-		e = e->lhs;
-	return e;
-}
 
 static int query_open(struct ev *ev, const struct promql_expr *sel, int64_t window_ms,
                       struct tsdb_query **ret)
@@ -463,7 +463,7 @@ static double quantile(double q, double *v, size_t n)
 		return -INFINITY;
 	if (q > 1)
 		return INFINITY;
-	qsort(v, n, sizeof(*v), double_cmp);
+	sort_n(v, n, sizeof(*v), double_cmp);
 	rank = q * (double)(n - 1);
 	lo = floor(rank);
 	if (lo < 0)
@@ -554,7 +554,7 @@ static int eval_expr(struct ev *ev, const struct promql_expr *e, struct value *o
 
 static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
-	const struct promql_expr *sel = unwrap(e->args[e->fn->id == FN_QUANTILE_OVER_TIME ? 1 : 0]);
+	const struct promql_expr *sel = e->args[e->fn->id == FN_QUANTILE_OVER_TIME ? 1 : 0];
 	struct value qv = { 0 };
 	struct tsdb_query *q;
 	const struct label *ls;
@@ -641,7 +641,7 @@ static double bucket_quantile(double q, struct bucket *b, size_t n)
 		return -INFINITY;
 	if (q > 1)
 		return INFINITY;
-	qsort(b, n, sizeof(*b), bucket_cmp);
+	sort_n(b, n, sizeof(*b), bucket_cmp);
 	if (n == 0 || !(isinf(b[n - 1].le) && b[n - 1].le > 0))
 		return NAN;
 	for (i = 0, j = 0; i < n; i++) { /* coalesce equal bounds */
@@ -709,7 +709,7 @@ static int eval_histogram_quantile(struct ev *ev, const struct promql_expr *e, s
 		nk++;
 		labels_free(l, nl);
 	}
-	qsort(k, nk, sizeof(*k), keyed_cmp);
+	sort_n(k, nk, sizeof(*k), keyed_cmp);
 	for (g = 0; g < nk;) {
 		size_t end = g, nl;
 		struct sseries *s = NULL;
@@ -889,7 +889,7 @@ static struct keyed *group_keys(const struct promql_expr *e, const struct value 
 		k[i].idx = i;
 		labels_free(l, n);
 	}
-	qsort(k, in->n, sizeof(*k), keyed_cmp);
+	sort_n(k, in->n, sizeof(*k), keyed_cmp);
 	return k;
 }
 
@@ -948,7 +948,7 @@ static int eval_topk(struct ev *ev, const struct promql_expr *e, struct value *i
 					rk[nr].idx = k[i].idx;
 					nr++;
 				}
-			qsort(rk, nr, sizeof(*rk), e->agg == AGG_TOPK ? ranked_desc : ranked_asc);
+			sort_n(rk, nr, sizeof(*rk), e->agg == AGG_TOPK ? ranked_desc : ranked_asc);
 			for (i = 0; i < nr && i < want; i++)
 				keep[rk[i].idx * ev->nsteps + t] = 1;
 		}
@@ -1163,7 +1163,7 @@ static int eval_vector_vector(struct ev *ev, const struct promql_expr *e, struct
 		rk[i].key = match_key(e, &rv->s[i]);
 		rk[i].idx = i;
 	}
-	qsort(rk, rv->n, sizeof(*rk), keyed_cmp);
+	sort_n(rk, rv->n, sizeof(*rk), keyed_cmp);
 	for (i = 0; i < l->n; i++) {
 		struct keyed probe = { match_key(e, &l->s[i]), 0 };
 		struct sseries *ls = &l->s[i], *s = NULL;
@@ -1268,8 +1268,6 @@ static int eval_node(struct ev *ev, const struct promql_expr *e, struct value *o
 		for (t = 0; t < ev->nsteps; t++)
 			out->scalar[t] = e->num;
 		return 0;
-	case NODE_PAREN:
-		return eval_expr(ev, e->lhs, out);
 	case NODE_SELECTOR:
 		if (e->range_ms > 0)
 			return diag_set(ev->d, -EINVAL,
@@ -1452,7 +1450,7 @@ static void result_from_value(struct ev *ev, struct value *val, bool instant,
 		res->nseries++;
 		s->labels = in->labels;
 		s->nlabels = in->nlabels;
-		qsort(s->labels, s->nlabels, sizeof(*s->labels), label_cmp);
+		sort_n(s->labels, s->nlabels, sizeof(*s->labels), label_cmp);
 		in->labels = NULL;
 		in->nlabels = 0;
 		s->t = xcalloc(n, sizeof(int64_t));
@@ -1472,11 +1470,13 @@ int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int
 	struct diag local = { 0 };
 	struct ev ev = { .db = db, .start = start, .step = step, .d = d ? d : &local };
 	struct promql_result *res;
-	const struct promql_expr *root = unwrap(e);
+	const struct promql_expr *root = e;
 	struct value val;
 	bool instant = start == end;
 	int r;
 
+	if (start < -PROMQL_MAX_TIME_MS || end > PROMQL_MAX_TIME_MS || step > PROMQL_MAX_TIME_MS)
+		return diag_set(d, -EINVAL, "evaluation time or step out of range");
 	if (end < start)
 		return diag_set(d, -EINVAL, "the range ends before it starts");
 	if (!instant && step <= 0)
@@ -1507,7 +1507,7 @@ int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int
 			promql_result_free(res);
 			return r;
 		}
-		qsort(res->series, res->nseries, sizeof(*res->series), series_label_cmp);
+		sort_n(res->series, res->nseries, sizeof(*res->series), series_label_cmp);
 		*ret = res;
 		return 0;
 	}
@@ -1520,10 +1520,10 @@ int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int
 	value_release(&ev, &val);
 	if (instant && res->type == PROMQL_VECTOR && root->kind == NODE_AGG &&
 	    (root->agg == AGG_TOPK || root->agg == AGG_BOTTOMK))
-		qsort(res->series, res->nseries, sizeof(*res->series),
-		      root->agg == AGG_TOPK ? series_value_desc : series_value_asc);
+		sort_n(res->series, res->nseries, sizeof(*res->series),
+		       root->agg == AGG_TOPK ? series_value_desc : series_value_asc);
 	else if (res->type != PROMQL_SCALAR)
-		qsort(res->series, res->nseries, sizeof(*res->series), series_label_cmp);
+		sort_n(res->series, res->nseries, sizeof(*res->series), series_label_cmp);
 	*ret = res;
 	return 0;
 }

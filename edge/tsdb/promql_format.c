@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "edge/tsdb/promql_ast.h"
 #include "shared/compiler.h"
@@ -108,6 +109,29 @@ static int add_labels(struct buf *b, char **v, size_t n)
 	return r < 0 ? r : buf_addc(b, ')');
 }
 
+/* Can name be written bare, as `name{...}`? Not when it is not an identifier, or when the
+ * lexer would read it as something else (a keyword, Inf, NaN). */
+static bool bare_name_ok(const char *name)
+{
+	static const char *const words[] = { "by",         "without",     "on",     "ignoring",
+		                             "group_left", "group_right", "bool",   "offset",
+		                             "and",        "or",          "unless", "atan2",
+		                             "inf",        "nan" };
+	const char *c;
+	size_t i;
+
+	if (!*name || (*name >= '0' && *name <= '9'))
+		return false;
+	for (c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == ':'))
+			return false;
+	for (i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcasecmp(name, words[i]) == 0)
+			return false;
+	return true;
+}
+
 static int add_selector(struct buf *b, const struct promql_expr *e)
 {
 	static const char *const ops[] = { "=", "!=", "=~", "!~" };
@@ -115,7 +139,7 @@ static int add_selector(struct buf *b, const struct promql_expr *e)
 	int r = 0;
 
 	if (e->nmatchers && strcmp(e->matchers[0].name, "__name__") == 0 &&
-	    e->matchers[0].op == TSDB_MATCH_EQ) {
+	    e->matchers[0].op == TSDB_MATCH_EQ && bare_name_ok(e->matchers[0].value)) {
 		r = buf_adds(b, e->matchers[0].value);
 		first = 1;
 	}
@@ -155,11 +179,12 @@ int promql_expr_format(const struct promql_expr *e, struct buf *b)
 	switch (e->kind) {
 	case NODE_NUMBER:
 		promql_format_value(e->num, num, sizeof(num));
+		/* "(-2) ^ 2" is not "-2 ^ 2" = -(2 ^ 2): keep a negative literal whole */
+		if (signbit(e->num) && !isnan(e->num))
+			return buf_addf(b, "(%s%s)", num[0] == '-' ? "" : "-", num);
 		return buf_adds(b, num);
 	case NODE_SELECTOR:
 		return add_selector(b, e);
-	case NODE_PAREN:
-		return promql_expr_format(e->lhs, b);
 	case NODE_UNARY:
 		r = buf_adds(b, "(-");
 		if (r >= 0)

@@ -79,10 +79,8 @@ static size_t scan_duration(const char *s, size_t len, size_t off, int64_t *ret_
 		bool found = false;
 
 		while (j < len && is_digit(s[j])) {
-			if (n > (INT64_MAX - 9) / 10) {
-				*bad = true;
-				return 0;
-			}
+			if (n > (INT64_MAX - 9) / 10)
+				return 0; /* a long number, not a duration: strtod reads it */
 			n = n * 10 + (s[j] - '0');
 			j++;
 		}

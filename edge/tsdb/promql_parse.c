@@ -147,16 +147,21 @@ static bool is_keyword(const char *s, size_t len)
 	return false;
 }
 
-/* The type of the token after the current one, without consuming anything. */
-static enum promql_tok peek_type(const struct parser *p)
+/* The type of the token after the current one, without consuming anything; with
+ * ret_grouping, whether that token is the word "by" or "without". */
+static enum promql_tok peek_type(const struct parser *p, bool *ret_grouping)
 {
 	struct promql_lexer lx = p->lx;
 	struct promql_token t = { 0 };
 	enum promql_tok type;
 
+	*ret_grouping = false;
 	if (promql_lex_next(&lx, &t, NULL) < 0)
 		return _TOK_MAX;
 	type = t.type;
+	if (type == TOK_IDENT)
+		*ret_grouping = (t.len == 2 && strncasecmp(lx.src + t.pos, "by", 2) == 0) ||
+		                (t.len == 7 && strncasecmp(lx.src + t.pos, "without", 7) == 0);
 	promql_token_release(&t);
 	return type;
 }
@@ -628,12 +633,13 @@ static int parse_ident(struct parser *p, struct promql_expr **ret)
 {
 	const char *name = p->lx.src + p->tok.pos;
 	size_t len = p->tok.len, i;
-	enum promql_tok after = peek_type(p);
+	bool grouping;
+	enum promql_tok after = peek_type(p, &grouping);
 
 	for (i = 0; i < _AGG_MAX; i++)
 		if (strlen(promql_agg_names[i]) == len &&
 		    strncasecmp(promql_agg_names[i], name, len) == 0 &&
-		    (after == TOK_LPAREN || after == TOK_IDENT))
+		    (after == TOK_LPAREN || grouping))
 			return parse_aggregation(p, (enum promql_agg)i, ret);
 	for (i = 0; i < ARRAY_SIZE(unsupported_aggs); i++)
 		if (strlen(unsupported_aggs[i]) == len &&
@@ -654,11 +660,14 @@ static int parse_ident(struct parser *p, struct promql_expr **ret)
 	return parse_selector(p, ret);
 }
 
-static int parse_primary(struct parser *p, struct promql_expr **ret)
+/* ret_paren says the expression was in parentheses, which leave no node in the tree but
+ * forbid a following range or offset, as in Prometheus. */
+static int parse_primary(struct parser *p, struct promql_expr **ret, bool *ret_paren)
 {
-	struct promql_expr *e;
+	struct promql_expr *e = NULL;
 	int r;
 
+	*ret_paren = false;
 	switch (p->tok.type) {
 	case TOK_NUMBER:
 		e = node_new(NODE_NUMBER, PROMQL_SCALAR, p->tok.pos);
@@ -670,17 +679,16 @@ static int parse_primary(struct parser *p, struct promql_expr **ret)
 		*ret = e;
 		return 0;
 	case TOK_LPAREN:
-		e = node_new(NODE_PAREN, PROMQL_SCALAR, p->tok.pos);
-		if ((r = next(p)) < 0 || (r = parse_expr(p, 0, &e->lhs)) < 0)
+		if ((r = next(p)) < 0 || (r = parse_expr(p, 0, &e)) < 0)
 			goto out_free;
 		if (p->tok.type != TOK_RPAREN) {
 			r = expected(p, "')'");
 			goto out_free;
 		}
-		e->type = e->lhs->type;
-		if ((r = set_depth(p, e)) < 0 || (r = next(p)) < 0)
+		if ((r = next(p)) < 0)
 			goto out_free;
 		*ret = e;
+		*ret_paren = true;
 		return 0;
 	case TOK_LBRACE:
 		return parse_selector(p, ret);
@@ -703,6 +711,9 @@ static int parse_duration_tok(struct parser *p, int64_t *ret_ms)
 		return expected(p, "duration with a unit such as '5m'");
 	if (p->tok.type != TOK_DURATION)
 		return expected(p, "duration such as '5m'");
+	if (p->tok.dur_ms > PROMQL_MAX_DURATION_MS)
+		return diag_set(p->d, -EINVAL, "position %zu: duration longer than 100 years",
+		                p->tok.pos + 1);
 	*ret_ms = p->tok.dur_ms;
 	r = next(p);
 	return r < 0 ? r : 0;
@@ -713,18 +724,19 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 {
 	struct promql_expr *e;
 	size_t pos;
+	bool paren;
 	int r;
 
-	r = parse_primary(p, &e);
+	r = parse_primary(p, &e, &paren);
 	if (r < 0)
 		return r;
 	if (p->tok.type == TOK_LBRACKET) {
 		pos = p->tok.pos;
-		if (e->kind != NODE_SELECTOR) {
+		if (e->kind != NODE_SELECTOR || paren || e->range_ms) {
 			r = diag_set(p->d, -EINVAL,
 			             "position %zu: a range '[...]' is only allowed after a vector "
 			             "selector, not after %s",
-			             pos + 1, promql_type_name(e->type));
+			             pos + 1, paren ? "parentheses" : promql_type_name(e->type));
 			goto out_free;
 		}
 		if ((r = next(p)) < 0)
@@ -753,7 +765,7 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 	if (tok_is_word(p, "offset")) {
 		bool neg = false;
 		pos = p->tok.pos;
-		if (e->kind != NODE_SELECTOR) {
+		if (e->kind != NODE_SELECTOR || paren) {
 			r = diag_set(p->d, -EINVAL,
 			             "position %zu: offset is only allowed after a vector selector",
 			             pos + 1);
@@ -933,17 +945,22 @@ static int check_binary(struct parser *p, struct promql_expr *e)
 }
 
 /* Precedence climbing over binary operators; the only recursive entry point. */
-/* NOLINTNEXTLINE(misc-no-recursion): p->depth caps it at ONGRID_PROMQL_MAX_DEPTH */
+/* Recursion allowed while parsing. Twice the tree height, because the canonical rendering
+ * of a tree of height h (promql_expr_format) nests up to 2h + 1 levels of parentheses and
+ * operands, and must parse back; still a few hundred small frames at most. */
+#define MAX_RECURSION (2 * ONGRID_PROMQL_MAX_DEPTH + 8)
+
+/* NOLINTNEXTLINE(misc-no-recursion): p->depth caps it at MAX_RECURSION */
 static int parse_expr(struct parser *p, int min_prec, struct promql_expr **ret)
 {
 	struct promql_expr *lhs = NULL, *e;
 	enum promql_op op = OP_ADD;
 	int prec, r;
 
-	if (++p->depth > ONGRID_PROMQL_MAX_DEPTH) {
+	if (++p->depth > MAX_RECURSION) {
 		r = diag_set(p->d, -EINVAL,
 		             "position %zu: expression nested too deeply (more than %d levels)",
-		             p->tok.pos + 1, ONGRID_PROMQL_MAX_DEPTH);
+		             p->tok.pos + 1, MAX_RECURSION);
 		goto out;
 	}
 	r = parse_unary(p, &lhs);

@@ -54,8 +54,9 @@ static void precedence_and_associativity_follow_prometheus(void **state)
 	assert_parses_as("10 - 4 - 3", "((10 - 4) - 3)");
 	assert_parses_as("2 ^ 3 ^ 2", "(2 ^ (3 ^ 2))");
 	assert_parses_as("-2 ^ 2", "(-(2 ^ 2))");
-	assert_parses_as("-2 * 3", "(-2 * 3)");
-	assert_parses_as("2 ^ -1", "(2 ^ -1)");
+	assert_parses_as("-2 * 3", "((-2) * 3)");
+	assert_parses_as("(-2) ^ 2", "((-2) ^ 2)");
+	assert_parses_as("2 ^ -1", "(2 ^ (-1))");
 	assert_parses_as("a > 5 + 1", "(a > (5 + 1))");
 	assert_parses_as("a + b > bool c * 2", "((a + b) > bool (c * 2))");
 	assert_parses_as("(1 + 2) * 3", "((1 + 2) * 3)");
@@ -98,7 +99,7 @@ static void numbers_in_every_spelling(void **state)
 {
 	(void)state;
 	assert_parses_as("0x10 + 1e3 + .5 + 2.5e-1", "(((16 + 1000) + 0.5) + 0.25)");
-	assert_parses_as("Inf - -inf", "(+Inf - -Inf)");
+	assert_parses_as("Inf - -inf", "(+Inf - (-Inf))");
 	assert_parses_as("NaN", "NaN");
 	assert_parses_as("1.5", "1.5");
 }
@@ -172,7 +173,10 @@ static void syntax_errors_name_position_and_expectation(void **state)
 	assert_fails_with("foo offset 5m [5m]", "position 15: a range '[...]' must come before "
 	                                        "offset");
 	assert_fails_with("(foo)[5m]", "position 6: a range '[...]' is only allowed after a "
-	                               "vector selector");
+	                               "vector selector, not after parentheses");
+	assert_fails_with("(foo) offset 5m", "position 7: offset is only allowed after a vector "
+	                                     "selector");
+	assert_fails_with("foo[1000y]", "position 5: duration longer than 100 years");
 	assert_fails_with("sum(foo) offset 5m", "position 10: offset is only allowed after a "
 	                                        "vector selector");
 	assert_fails_with("foo @ 100", "position 5: the @ modifier is not supported");
@@ -246,13 +250,23 @@ static void hostile_nesting_is_a_clean_error(void **state)
 
 	(void)state;
 	q = repeat("(", 10000, "1");
-	assert_fails_with(q, "position 129: expression nested too deeply (more than 128 levels)");
+	assert_fails_with(q, "position 265: expression nested too deeply (more than 264 levels)");
 	free(q);
 	q = repeat("-", 10000, "x");
-	assert_fails_with(q, "position 129: expression nested too deeply");
+	assert_fails_with(q, "position 265: expression nested too deeply");
 	free(q);
 	q = repeat("abs(", 10000, "x");
-	assert_fails_with(q, "position 513: expression nested too deeply");
+	assert_fails_with(q, "position 1057: expression nested too deeply");
+	free(q);
+	/* shallow enough to recurse, but a tree taller than the limit */
+	{
+		char *close = repeat(")", 200, "");
+		char *tail = repeat("x", 1, close);
+		q = repeat("abs(", 200, tail);
+		free(close);
+		free(tail);
+	}
+	assert_fails_with(q, "position 289: expression nested too deeply (more than 128 levels)");
 	free(q);
 	/* a long chain is built in a loop, not by recursion, but its height still counts */
 	q = repeat("1+", 5000, "1");
