@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "shared/conf.h"
 #include "shared/diag.h"
 
@@ -41,6 +43,18 @@ struct edge_conf {
 	int64_t logs_retention_ms;       /* lines older than this are dropped */
 	bool logs_journal;               /* read the systemd journal where present */
 	uint64_t logs_max_line;          /* longer lines are cut and marked */
+	/* tools.*: edge/tools/ (gate, approvals, bash sandbox) */
+	struct conf_strlist tools_roles_viewer; /* classes each role may call */
+	struct conf_strlist tools_roles_operator;
+	struct conf_strlist tools_roles_admin;
+	bool tools_double_sign;                     /* dangerous needs two distinct approvers */
+	int64_t tools_approval_ttl_ms;              /* a pending approval expires after this */
+	struct conf_strlist tools_approvers;        /* who may approve; empty = anyone */
+	int64_t tools_bash_timeout_ms;              /* wall time of one bash call */
+	uint64_t tools_output_max;                  /* raw output bytes one call may return */
+	struct conf_strlist tools_read_paths;       /* where readers may read; empty = anywhere */
+	struct conf_strlist tools_deny_paths;       /* extra denied places */
+	struct conf_strlist tools_restart_commands; /* "unit=command" for restart_service */
 };
 
 extern const struct conf_table edge_conf_table;
@@ -55,12 +69,20 @@ void edge_conf_release(struct edge_conf *c);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
-int cmd_run(int argc, char **argv); /* edge/cmd_run.c */
-int cmd_query(int argc, char **argv); /* edge/cmd_query.c */
-int cmd_connect(int argc, char **argv); /* edge/cmd_connect.c */
-int cmd_outbox(int argc, char **argv);  /* edge/cmd_connect.c */
+int cmd_run(int argc, char **argv);      /* edge/cmd_run.c */
+int cmd_query(int argc, char **argv);    /* edge/cmd_query.c */
+int cmd_connect(int argc, char **argv);  /* edge/cmd_connect.c */
+int cmd_outbox(int argc, char **argv);   /* edge/cmd_connect.c */
 int cmd_logs(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_tail(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */
+int cmd_tools(int argc, char **argv);    /* edge/cmd_tools.c */
+int cmd_tool(int argc, char **argv);     /* edge/cmd_tool.c */
+int cmd_approve(int argc, char **argv);  /* edge/cmd_approve.c */
+int cmd_deny(int argc, char **argv);     /* edge/cmd_approve.c */
+/* Shared by cmd_tool.c and cmd_approve.c: the caller's name (--as, SUDO_USER, login) and
+ * printing a gate result (returns the exit status). */
+const char *cmd_tool_identity(const char *as);
+int cmd_tool_print(const cJSON *res, bool json);
 
 #endif

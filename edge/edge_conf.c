@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "edge/edge.h"
+#include "edge/tools/gate.h"
 #include "shared/alloc.h"
 #include "shared/log.h"
 #include "shared/banned.h"
@@ -45,8 +46,8 @@ static const struct conf_key keys[] = {
 	  "Samples older than this are dropped from the time-series store.", 3600000,
 	  3153600000000LL, NULL },
 	{ "tsdb.max_bytes", CONF_SIZE, "256MiB", offsetof(struct edge_conf, tsdb_max_bytes),
-	  "Disk budget of the time-series store; the oldest data goes first.", 1 << 20,
-	  1LL << 40, NULL },
+	  "Disk budget of the time-series store; the oldest data goes first.", 1 << 20, 1LL << 40,
+	  NULL },
 	{ "tsdb.flush_interval", CONF_DURATION, "1m",
 	  offsetof(struct edge_conf, tsdb_flush_interval_ms),
 	  "How often the store is written to disk: the most a crash can lose.", 1000, 3600000,
@@ -67,7 +68,8 @@ static const struct conf_key keys[] = {
 	  "only; logged at every connect."),
 	K("relay.labels", CONF_STRLIST, NULL, relay_labels,
 	  "Labels shown for this edge at the relay, as \"key=value\" items."),
-	{ "relay.backoff_max", CONF_DURATION, "60s", offsetof(struct edge_conf, relay_backoff_max_ms),
+	{ "relay.backoff_max", CONF_DURATION, "60s",
+	  offsetof(struct edge_conf, relay_backoff_max_ms),
 	  "Longest wait between reconnect attempts (exponential backoff with jitter from 500ms).",
 	  1000, 3600000, NULL },
 	{ "outbox.max_rows", CONF_INT, "100000", offsetof(struct edge_conf, outbox_max_rows),
@@ -78,7 +80,8 @@ static const struct conf_key keys[] = {
 	KC("log.format", "text", log_format, "text|journal",
 	   "text: timestamped lines; journal: <N> priority prefixes that journald reads."),
 	K("logs.paths", CONF_STRLIST, NULL, logs_paths,
-	  "Files to tail, as globs (\"/var/log/*.log\"); new matches are picked up as they appear."),
+	  "Files to tail, as globs (\"/var/log/*.log\"); new matches are picked up as they "
+	  "appear."),
 	K("logs.labels", CONF_STRLIST, NULL, logs_labels,
 	  "Extra labels on every log stream, as \"key=value\" items."),
 	{ "logs.max_bytes", CONF_SIZE, "256MiB", offsetof(struct edge_conf, logs_max_bytes),
@@ -90,6 +93,36 @@ static const struct conf_key keys[] = {
 	{ "logs.max_line", CONF_SIZE, "16KiB", offsetof(struct edge_conf, logs_max_line),
 	  "Longer lines are cut to this size and marked with a trailing \"…[truncated]\".", 256,
 	  1 << 20, NULL },
+	K("tools.roles.viewer", CONF_STRLIST, "safe-read", tools_roles_viewer,
+	  "Tool classes the viewer role may call (safe-read, safe-write, dangerous)."),
+	K("tools.roles.operator", CONF_STRLIST, "safe-read, safe-write", tools_roles_operator,
+	  "Tool classes the operator role may call."),
+	K("tools.roles.admin", CONF_STRLIST, "safe-read, safe-write, dangerous", tools_roles_admin,
+	  "Tool classes the admin role may call; dangerous calls still wait for an approval."),
+	K("tools.double_sign", CONF_BOOL, "false", tools_double_sign,
+	  "A dangerous call needs two distinct approvers, neither of them the requester."),
+	{ "tools.approval_ttl", CONF_DURATION, "30m",
+	  offsetof(struct edge_conf, tools_approval_ttl_ms),
+	  "A pending dangerous call expires if not approved within this time.", 60000,
+	  7LL * 24 * 3600 * 1000, NULL },
+	K("tools.approvers", CONF_STRLIST, NULL, tools_approvers,
+	  "Names allowed to approve or deny dangerous calls; empty = anyone who can reach the "
+	  "edge's CLI or chat."),
+	{ "tools.bash_timeout", CONF_DURATION, "10s",
+	  offsetof(struct edge_conf, tools_bash_timeout_ms),
+	  "Wall time of one bash tool call; the whole process group is killed after it.", 100,
+	  300000, NULL },
+	{ "tools.output_max", CONF_SIZE, "64KiB", offsetof(struct edge_conf, tools_output_max),
+	  "Output (stdout and stderr) one tool call may return; the rest is cut and marked.", 1024,
+	  1 << 20, NULL },
+	K("tools.read_paths", CONF_STRLIST, NULL, tools_read_paths,
+	  "Directories whose files the bash tool's readers (cat, grep ...) may read; empty = "
+	  "anywhere not denied."),
+	K("tools.deny_paths", CONF_STRLIST, NULL, tools_deny_paths,
+	  "Places no tool may read or list, besides the built-in ones (shadow files, .ssh, keys)."),
+	K("tools.restart_commands", CONF_STRLIST, NULL, tools_restart_commands,
+	  "\"unit=command\" items: how restart_service restarts a service without systemd and "
+	  "without an /etc/init.d script (the command runs without a shell)."),
 };
 
 const struct conf_table edge_conf_table = {
@@ -118,6 +151,8 @@ static int validate(struct edge_conf *c, struct diag *d)
 		free(c->name);
 		c->name = xstrdup(host);
 	}
+	if (gate_conf_check(c, d) < 0)
+		return d->code;
 	log_setup(lvl, c->log_format[0] == 'j' ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT,
 	          "ongrid-edge");
 	return 0;

@@ -1,0 +1,103 @@
+/* registry.c - the one list of tools. Add a tool here and in tool.h; test_gate checks that
+ * every name is unique and every schema is one the validator fully understands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/tools/tool.h"
+#include "shared/alloc.h"
+#include "shared/buf.h"
+#include "shared/clock.h"
+#include "shared/json.h"
+#include "shared/banned.h"
+
+const struct tool *const tool_registry[] = {
+	&tool_bash,
+	&tool_add_incident_note,
+	&tool_kill_process,
+	&tool_restart_service,
+};
+
+const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);
+
+const struct tool *tool_find(const char *name)
+{
+	for (size_t i = 0; i < tool_registry_count; i++)
+		if (strcmp(tool_registry[i]->name, name) == 0)
+			return tool_registry[i];
+	return NULL;
+}
+
+static const char *const class_names[_TOOL_CLASS_MAX] = { "safe-read", "safe-write", "dangerous" };
+
+const char *tool_class_name(enum tool_class c)
+{
+	return c >= 0 && c < _TOOL_CLASS_MAX ? class_names[c] : "unknown";
+}
+
+int tool_class_parse(const char *s, enum tool_class *ret)
+{
+	for (int i = 0; i < _TOOL_CLASS_MAX; i++)
+		if (strcmp(s, class_names[i]) == 0) {
+			*ret = (enum tool_class)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int64_t tool_time_left_ms(const struct tool_ctx *ctx)
+{
+	int64_t left = ctx->deadline_ms - mono_ms();
+
+	return left > 0 ? left : 1;
+}
+
+/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+void tool_add_output(cJSON *evidence, const char *key, const char *data, size_t len, bool truncated)
+{
+	char *clean = xmalloc(len + 64);
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)data + i;
+		size_t n = utf8_seq(p, len - i);
+
+		if (n == 0 || (n == 1 && p[0] < 0x20 && p[0] != '\n' && p[0] != '\t') ||
+		    p[0] == 0x7f) {
+			clean[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(clean + o, p, n);
+		o += n;
+		i += n;
+	}
+	if (truncated)
+		o += (size_t)snprintf(clean + o, 64, "\n[... truncated at %zu bytes]", len);
+	clean[o] = '\0';
+	json_add_str(evidence, key, clean);
+	free(clean);
+}
