@@ -457,6 +457,7 @@ static int pipeline(struct parser *ps, struct logql_log *l)
 			            "'or' in line filters is not supported; use |~ \"a|b\"");
 		if (r < 0) {
 			free(st.str);
+			pcre2_code_free(st.re);
 			return r;
 		}
 add:
