@@ -382,7 +382,7 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 
 	memset(dm, 0, sizeof(*dm));
 	dm->conf_path = conf_path ? xstrdup(conf_path) : NULL;
-	buf_init(&dm->scratch, 64 * 1024);
+	buf_init(&dm->scratch, (size_t)64 * 1024);
 	if (edge_conf_load(&dm->conf, conf_path) != 0) {
 		free(dm->conf_path);
 		return diag_set(d, -EINVAL, "bad configuration");

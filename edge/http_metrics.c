@@ -249,10 +249,10 @@ int http_metrics_start(struct ev_loop *loop, const char *listen_addr,
                        http_metrics_render_fn *render, void *udata, struct http_metrics **ret,
                        struct diag *d)
 {
-	struct sockaddr_storage ss, bound;
+	struct sockaddr_storage ss = { 0 }, bound = { 0 };
 	socklen_t blen = sizeof(bound);
 	struct http_metrics *h;
-	unsigned len;
+	unsigned len = 0;
 	int fd, r, one = 1;
 
 	r = http_metrics_parse_listen(listen_addr, &ss, &len, d);
@@ -275,10 +275,13 @@ int http_metrics_start(struct ev_loop *loop, const char *listen_addr,
 	h->render = render;
 	h->udata = udata;
 	list_init(&h->conns);
-	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
-		h->port = ntohs(bound.ss_family == AF_INET6
-		                        ? ((struct sockaddr_in6 *)&bound)->sin6_port
-		                        : ((struct sockaddr_in *)&bound)->sin_port);
+	memset(&bound, 0, sizeof(bound));
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
+		in_port_t port = bound.ss_family == AF_INET6
+		                         ? ((struct sockaddr_in6 *)&bound)->sin6_port
+		                         : ((struct sockaddr_in *)&bound)->sin_port;
+		h->port = ntohs(port);
+	}
 	ev_io_init(&h->listen_io, on_accept, fd, EV_READ);
 	h->listen_io.data = h;
 	ev_io_start(loop, &h->listen_io);

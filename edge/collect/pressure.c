@@ -14,22 +14,24 @@
 enum { PSI_CPU, PSI_MEMORY, PSI_IO, _PSI_MAX };
 static const char *const resources[_PSI_MAX] = { "cpu", "memory", "io" };
 
-#define PSI(res, kind)                                                                           \
-	{                                                                                        \
-		{ "ongrid_pressure_" res "_" kind "_seconds_total", METRIC_COUNTER,              \
-		  "Time " kind " tasks stalled waiting for " res " (PSI total)" },               \
-		{                                                                                \
-			"ongrid_pressure_" res "_" kind "_avg10", METRIC_GAUGE,                  \
-			        "Share of the last 10 s " kind " tasks stalled waiting for " res \
-			        ", 0 to 1"                                                       \
-		}                                                                                \
+#define PSI(res, kind, who)                                                               \
+	{                                                                                 \
+		{ "ongrid_pressure_" res "_" kind "_seconds_total", METRIC_COUNTER,       \
+		  "Time " who " stalled waiting for " res " (PSI " kind " total)" },      \
+		{                                                                         \
+			"ongrid_pressure_" res "_" kind "_avg10", METRIC_GAUGE,           \
+			        "Share of the last 10 s " who " stalled waiting for " res \
+			        ", 0 to 1"                                                \
+		}                                                                         \
 	}
+#define SOME "at least one task"
+#define FULL "all non-idle tasks"
 
 /* [resource][some=0, full=1][total=0, avg10=1] */
 static const struct metric_desc psi[_PSI_MAX][2][2] = {
-	{ PSI("cpu", "some"), PSI("cpu", "full") },
-	{ PSI("memory", "some"), PSI("memory", "full") },
-	{ PSI("io", "some"), PSI("io", "full") },
+	{ PSI("cpu", "some", SOME), PSI("cpu", "full", FULL) },
+	{ PSI("memory", "some", SOME), PSI("memory", "full", FULL) },
+	{ PSI("io", "some", SOME), PSI("io", "full", FULL) },
 };
 
 int procfs_parse_pressure(char *text, const char *resource, struct snapshot *out)

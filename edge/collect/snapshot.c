@@ -132,18 +132,21 @@ cJSON *snapshot_json(const struct snapshot *s)
 
 int snapshot_to_tsdb(const struct snapshot *s, struct tsdb *db, struct diag *d)
 {
-	struct label *ls = NULL;
-	size_t alloc = 0, failed = 0;
+	struct label *ls;
+	size_t most = 0, failed = 0;
 	struct diag fd = { 0 };
 	int first = 0;
 
+	for (size_t i = 0; i < s->n; i++)
+		if (s->samples[i].nlabels > most)
+			most = s->samples[i].nlabels;
+	ls = xcalloc(st_add(most, 1), sizeof(*ls));
 	for (size_t i = 0; i < s->n; i++) {
 		const struct snapshot_sample *x = &s->samples[i];
 		struct diag sd = { 0 };
 		uint64_t ref;
 		int r;
 
-		ALLOC_GROW(ls, x->nlabels + 1, alloc);
 		ls[0] = (struct label){ "__name__", x->name };
 		memcpy(ls + 1, x->labels, x->nlabels * sizeof(*ls));
 		r = tsdb_series(db, ls, x->nlabels + 1, &ref, &sd);
