@@ -47,7 +47,7 @@ struct logs {
 	struct stream_key *streams;
 	size_t max_line;
 	struct buf clean, canon, key;
-	int64_t now, last_commit;
+	int64_t now, last_commit, retention_ms;
 	uint64_t ingested;
 	struct diag *d;
 	bool read_only;
@@ -247,6 +247,34 @@ static int ingest(struct logs *l, int64_t ts, uint32_t stream, const char *line,
 	return 0;
 }
 
+/* A line that starts with an RFC 3339 time ("2026-11-24T02:46:01.123Z", optionally in
+ * brackets) is filed at that time, so lines read late (after a restart, from a rotated
+ * file) still land where they happened; anything else, or a time outside the retention
+ * window or in the future, is filed at the time it was read. */
+static int64_t line_time(const struct logs *l, const char *line, size_t len)
+{
+	char tok[40];
+	size_t n = 0;
+	int64_t t;
+
+	if (len && line[0] == '[') {
+		line++;
+		len--;
+	}
+	if (len < 20 || line[4] != '-' || line[7] != '-' || (line[10] != 'T' && line[10] != 't') ||
+	    line[0] < '1' || line[0] > '9')
+		return l->now;
+	while (n < len && n < sizeof(tok) - 1 && line[n] != ' ' && line[n] != ']' &&
+	       line[n] != '\t')
+		n++;
+	memcpy(tok, line, n);
+	tok[n] = '\0';
+	if (clock_parse_time(tok, &t) < 0 || t > l->now + 60000 ||
+	    (l->retention_ms > 0 && t < l->now - l->retention_ms))
+		return l->now;
+	return t;
+}
+
 static int on_file_line(void *udata, const char *path, const char *line, size_t len, bool cut)
 {
 	struct logs *l = udata;
@@ -259,7 +287,7 @@ static int on_file_line(void *udata, const char *path, const char *line, size_t 
 	r = stream_for(l, false, path, level, &stream);
 	if (r < 0)
 		return r;
-	return ingest(l, l->now, stream, line, len);
+	return ingest(l, line_time(l, line, len), stream, line, len);
 }
 
 static int on_journal(void *udata, int64_t ts, const char *unit, int prio, const char *msg,
@@ -291,6 +319,7 @@ static int open_common(const struct edge_conf *c, bool read_only, struct logs **
 	int r;
 
 	l->read_only = read_only;
+	l->retention_ms = c->logs_retention_ms;
 	l->max_line = c->logs_max_line ? c->logs_max_line : 16384;
 	buf_init(&l->clean, l->max_line + 64);
 	buf_init(&l->canon, 64u << 10);

@@ -15,6 +15,9 @@
  * warn, info, debug, trace), and logs.labels from the configuration.
  * Lines are stored as valid UTF-8: invalid bytes and NULs become U+FFFD, a trailing CR
  * is dropped, and a line cut at logs.max_line ends with "…[truncated]".
+ * Time of a line: the RFC 3339 time it starts with (2026-11-24T02:46:01Z, or in
+ * brackets) when that is within the retention window and not in the future, else the
+ * time it was read; journal entries keep their own time.
  */
 #ifndef ONGRID_LOGS_H
 #define ONGRID_LOGS_H
