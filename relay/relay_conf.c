@@ -149,6 +149,7 @@ int relay_conf_load(struct relay_conf *c, const char *path)
 		r = llm_conf_check(&c->llm, &d);
 	if (r < 0) {
 		fprintf(stderr, "ongrid-relay: %s\n", d.msg);
+		relay_conf_release(c); /* callers do not release a configuration that failed */
 		return 2;
 	}
 	log_setup(lvl, c->log_format[0] == 'j' ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT,
