@@ -30,6 +30,9 @@
 #define ONGRID_PROMQL_MAX_STEPS 11000
 /* Points (series x steps) alive at once during one evaluation: 4M doubles = 32 MiB. */
 #define ONGRID_PROMQL_MAX_POINTS (4u << 20)
+/* Points in one query's answer. It becomes JSON (about 25 bytes a point, ~250 bytes as a
+ * cJSON tree) and must fit a control-socket answer (ONGRID_JSON_MAX_BYTES) and a screen. */
+#define ONGRID_PROMQL_MAX_RESULT_POINTS 200000
 
 /* Time-series store (edge/tsdb). The edge stores its own host's series (~2000); a label
  * set past these sizes is a bug or an attack, and every cap bounds memory or a disk read. */
