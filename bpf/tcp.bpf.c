@@ -46,10 +46,12 @@ static const struct tcp_peer zero_peer;
 static __always_inline void peer_of_sock(const struct sock *sk, struct peer_key *k)
 {
 	k->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* bpf_core_read() with the field's own size: BPF_CORE_READ_INTO would read only
+	 * sizeof(addr[0]) into an array. */
 	if (k->family == AF_INET)
-		BPF_CORE_READ_INTO(k->addr, sk, __sk_common.skc_daddr);
+		bpf_core_read(k->addr, 4, &sk->__sk_common.skc_daddr);
 	else if (k->family == AF_INET6)
-		BPF_CORE_READ_INTO(k->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(k->addr, 16, &sk->__sk_common.skc_v6_daddr);
 }
 
 /* The source address of a received packet: the peer we answer with a reset when no

@@ -1,0 +1,61 @@
+#!/bin/sh
+test_description='runqlat: run-queue latency histograms rise under CPU oversubscription, per cgroup too; without root the collector is off with the reason'
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$SRC/tests/lib/ebpf-lib.sh"
+
+CG=""
+if grep -q cgroup2 /proc/self/mounts; then
+	CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	CG=/ongrid-t1001-$$
+	at_exit "rmdir '$CG2$CG'"
+fi
+NCPU=$(nproc)
+HOGS=$((NCPU * 4))
+
+test_expect_success BPF 'runqlat reports a host-wide histogram' '
+	"$EDGE" collect --only runqlat --interval 1s --rounds 2 --json >out &&
+	test "$(json_get out "[c[\"on\"] for c in d[\"collectors\"] if c[\"name\"]==\"runqlat\"][0]")" = true &&
+	n=$(hist_count out ongrid_runq_latency_seconds cgroup=) &&
+	test "$n" -gt 0
+'
+
+test_expect_success BPF 'idle baseline' '
+	collect_bg idle.json runqlat 3 && collect_wait &&
+	hist_q idle.json ongrid_runq_latency_seconds 0.99 cgroup= >idle.p99 &&
+	test -s idle.p99 && report "idle p99 $(cat idle.p99) s"
+'
+
+test_expect_success BPF,STRESS,CGROUP2 'p99 rises under 4x CPU oversubscription, in the hogs cgroup too' '
+	mkdir "$CG2$CG" &&
+	collect_bg busy.json runqlat 4 &&
+	sh -c "echo \$\$ >$CG2$CG/cgroup.procs && exec stress-ng --cpu $HOGS --cpu-method int64 -t 4s" >/dev/null 2>&1 &&
+	collect_wait &&
+	p99=$(hist_q busy.json ongrid_runq_latency_seconds 0.99 cgroup=) &&
+	cg99=$(hist_q busy.json ongrid_runq_latency_seconds 0.99 cgroup=$CG) &&
+	n=$(hist_count busy.json ongrid_runq_latency_seconds cgroup=$CG) &&
+	report "busy p99 $p99 s, hogs cgroup p99 $cg99 s over $n waits, idle p99 $(cat idle.p99) s" &&
+	fcmp "$p99" ">=" "$(cat idle.p99) * 2" &&
+	fcmp "$p99" ">=" 0.002 &&
+	test "$n" -gt 100 &&
+	fcmp "$cg99" ">=" 0.002
+'
+
+test_expect_success BPF 'a removed cgroup drops out of the map' '
+	test -n "$CG" && rmdir "$CG2$CG" &&
+	"$EDGE" collect --only runqlat --interval 1s --rounds 2 --json >after &&
+	test "$(hist_count after ongrid_runq_latency_seconds cgroup=$CG)" = 0
+'
+
+test_expect_success ROOT 'without root: the edge still runs, runqlat is off and says why' '
+	chmod 755 "$TRASH" &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$EDGE" collect --only runqlat,cpu --interval 100ms --rounds 1 --json >nr.json 2>nr.err &&
+	json_get nr.json "[c for c in d[\"collectors\"] if c[\"name\"]==\"runqlat\"][0]" >rq &&
+	grep -q "\"on\": false" rq && grep -q "needs root" rq && grep -q "\"fallback\": \"cpu\"" rq &&
+	grep -q "runqlat is off: needs root" nr.err &&
+	json_get nr.json "[c[\"on\"] for c in d[\"collectors\"] if c[\"name\"]==\"cpu\"][0]" >cpu_on &&
+	test "$(cat cpu_on)" = true
+'
+
+report_show
+test_done
