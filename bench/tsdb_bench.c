@@ -104,19 +104,18 @@ static long nsteps(void)
 
 static int cmd_write(const char *dir)
 {
-	struct tsdb_opts o = {
-		.dir = dir, .retention_ms = 0, .max_bytes = 0, .flush_interval_ms = 60000
-	};
+	struct tsdb_opts o = { .dir = dir, .flush_interval_ms = 60000 };
 	struct tsdb_stats st;
 	struct diag d = { 0 };
-	struct tsdb *db;
+	struct tsdb *db = NULL;
 	uint64_t *refs = calloc((size_t)nseries, sizeof(*refs));
 	struct gen *g = calloc((size_t)nseries, sizeof(*g));
 	int64_t last_flush = T0;
+	int rc = 1;
 
 	if (!refs || !g || tsdb_open(&o, &db, &d) < 0) {
 		fprintf(stderr, "tsdb_bench: cannot open '%s': %s\n", dir, d.msg);
-		return 1;
+		goto out;
 	}
 	for (long i = 0; i < nseries; i++) {
 		char iv[24];
@@ -125,39 +124,38 @@ static int cmd_write(const char *dir)
 			              { "i", iv } };
 		snprintf(iv, sizeof(iv), "%ld", i);
 		gen_init(&g[i], i);
-		if (tsdb_series(db, l, 3, &refs[i], &d) < 0) {
-			fprintf(stderr, "tsdb_bench: %s\n", d.msg);
-			return 1;
-		}
+		if (tsdb_series(db, l, 3, &refs[i], &d) < 0)
+			goto out_diag;
 	}
 	for (long s = 0; s < nsteps(); s++) {
 		int64_t t = T0 + (int64_t)s * interval_s * 1000;
 		for (long i = 0; i < nseries; i++)
 			if (tsdb_append(db, refs[i], t, gen_next(&g[i], i)) < 0) {
 				fprintf(stderr, "tsdb_bench: append failed\n");
-				return 1;
+				goto out;
 			}
 		/* as the daemon does: flush each minute, maintain after it */
 		if (t - last_flush >= 60000) {
-			if (tsdb_flush(db, &d) < 0 || tsdb_maintain(db, t, &d) < 0) {
-				fprintf(stderr, "tsdb_bench: %s\n", d.msg);
-				return 1;
-			}
+			if (tsdb_flush(db, &d) < 0 || tsdb_maintain(db, t, &d) < 0)
+				goto out_diag;
 			last_flush = t;
 		}
 	}
-	if (tsdb_flush(db, &d) < 0 || tsdb_maintain(db, T0 + hours * 3600000, &d) < 0) {
-		fprintf(stderr, "tsdb_bench: %s\n", d.msg);
-		return 1;
-	}
+	if (tsdb_flush(db, &d) < 0 || tsdb_maintain(db, T0 + hours * 3600000, &d) < 0)
+		goto out_diag;
 	tsdb_get_stats(db, &st);
-	tsdb_close(db);
 	printf("samples %llu\nfiles %llu\nbytes %llu\nbytes_per_sample %.4f\n",
 	       (unsigned long long)st.disk_samples, (unsigned long long)st.files,
 	       (unsigned long long)st.disk_bytes, (double)st.disk_bytes / (double)st.disk_samples);
+	rc = 0;
+	goto out;
+out_diag:
+	fprintf(stderr, "tsdb_bench: %s\n", d.msg);
+out:
+	tsdb_close(db);
 	free(refs);
 	free(g);
-	return 0;
+	return rc;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -230,6 +228,7 @@ static int cmd_openmetrics(void)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): a Prometheus block directory is two levels deep */
 static long long dir_bytes(const char *path)
 {
 	DIR *dh = opendir(path);
@@ -247,7 +246,7 @@ static long long dir_bytes(const char *path)
 		if (lstat(p, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
-			total += dir_bytes(p); /* NOLINT(misc-no-recursion): a block is 2 deep */
+			total += dir_bytes(p); /* NOLINT(misc-no-recursion) */
 		else if (S_ISREG(st.st_mode))
 			total += st.st_size;
 	}

@@ -183,8 +183,8 @@ static int parse_index(struct seg *s, const uint8_t *idx, size_t idx_len, uint32
                        uint64_t index_off, seg_intern_fn *intern, void *udata, struct diag *d)
 {
 	struct label lbl[ONGRID_TSDB_MAX_LABELS];
-	char *sbuf = xmalloc(ONGRID_TSDB_MAX_LABELS * 2 * (ONGRID_TSDB_MAX_LABEL_BYTES + 1));
-	size_t sbuf_len = ONGRID_TSDB_MAX_LABELS * 2 * (ONGRID_TSDB_MAX_LABEL_BYTES + 1);
+	size_t sbuf_len = (size_t)ONGRID_TSDB_MAX_LABELS * 2 * (ONGRID_TSDB_MAX_LABEL_BYTES + 1);
+	char *sbuf = xmalloc(sbuf_len);
 	int r = 0;
 
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
@@ -287,7 +287,7 @@ int seg_load(const char *path, seg_intern_fn *intern, void *udata, struct seg **
 	if (index_off < SEG_HEADER_BYTES || index_off + index_len != (uint64_t)st.st_size) {
 		r = diag_set(d, -EPROTO, "torn: size %llu, header says %llu",
 		             (unsigned long long)st.st_size,
-		             (unsigned long long)(index_off + index_len));
+		             (unsigned long long)index_off + index_len);
 		goto fail;
 	}
 	if (index_len > ONGRID_TSDB_MAX_INDEX_BYTES || nseries > ONGRID_TSDB_MAX_SERIES ||

@@ -41,14 +41,14 @@
 #include "shared/banned.h"
 
 /* A head chunk is cut at CHUNK_MAX_SAMPLES or when it would span more than this. */
-#define CHUNK_MAX_SPAN_MS   (2 * 3600 * 1000LL)
+#define CHUNK_MAX_SPAN_MS   INT64_C(7200000) /* 2 h */
 /* Segments of one level merged at a time: with a 60 s flush, levels 1-3 span about 8 min,
  * 1 h and 8.5 h, so a 15-day store holds well under a hundred files. */
 #define MERGE_FANIN         8
 #define MERGE_MAX_LEVEL     6
 /* A merged segment spans at most a day, so retention by age frees space within a day of
  * the limit, and one record stays far below ONGRID_TSDB_MAX_RECORD_BYTES. */
-#define MERGE_MAX_SPAN_MS   (24 * 3600 * 1000LL)
+#define MERGE_MAX_SPAN_MS   INT64_C(86400000) /* 1 day */
 /* ... and at most 1/16 of max_bytes (but at least 1 MiB), so dropping the oldest file to
  * honour max_bytes drops a small slice of history. */
 #define MERGE_MAX_BYTES_DIV 16
@@ -221,6 +221,7 @@ static int series_get(struct tsdb *db, const struct label *l, size_t n, struct s
 	}
 	s->last_t = INT64_MIN;
 	chunk_app_init(&s->head);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ALLOC_GROW(db->series, db->nseries + 1, db->aseries);
 	db->series[db->nseries++] = s;
 	HASH_ADD_KEYPTR(hh, db->by_key, s->key, s->key_len, s);
@@ -363,11 +364,13 @@ static int cmp_seg(const void *a, const void *b)
 
 static void segs_sort(struct tsdb *db)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	qsort(db->segs, db->nsegs, sizeof(*db->segs), cmp_seg);
 }
 
 static void segs_add(struct tsdb *db, struct seg *s)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ALLOC_GROW(db->segs, db->nsegs + 1, db->asegs);
 	db->segs[db->nsegs++] = s;
 	if (s->seq >= db->next_seq)
@@ -383,6 +386,7 @@ static void segs_drop(struct tsdb *db, size_t i, bool unlink_file)
 	if (unlink_file && !db->read_only && unlink(s->path) < 0 && errno != ENOENT)
 		log_warn("cannot remove '%s': %s", s->path, strerror(errno));
 	seg_free(s);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	memmove(db->segs + i, db->segs + i + 1, (db->nsegs - i - 1) * sizeof(*db->segs));
 	db->nsegs--;
 }
@@ -515,8 +519,8 @@ fail:
 
 void tsdb_close(struct tsdb *db)
 {
-	struct pname *pn, *pt;
-	struct pvalue *pv, *vt;
+	struct pname *pn;
+	struct pvalue *pv;
 
 	if (!db)
 		return;
@@ -538,18 +542,23 @@ void tsdb_close(struct tsdb *db)
 		free(s);
 	}
 	free(db->series);
-	HASH_ITER(hh, db->postings, pn, pt)
-	{
-		HASH_ITER(hh, pn->values, pv, vt)
-		{
-			HASH_DEL(pn->values, pv);
+	/* HASH_CLEAR frees a table; its items stay linked through hh.next */
+	pn = db->postings;
+	HASH_CLEAR(hh, db->postings);
+	while (pn) {
+		struct pname *next_name = pn->hh.next;
+		pv = pn->values;
+		HASH_CLEAR(hh, pn->values);
+		while (pv) {
+			struct pvalue *next = pv->hh.next;
 			free(pv->value);
 			free(pv->ids);
 			free(pv);
+			pv = next;
 		}
-		HASH_DEL(db->postings, pn);
 		free(pn->name);
 		free(pn);
+		pn = next_name;
 	}
 	if (db->lock_fd >= 0)
 		close(db->lock_fd);
@@ -565,13 +574,16 @@ static int best_chunk(const uint8_t *p, size_t len, struct seg_chunk *out, uint8
 {
 	int64_t t[CHUNK_MAX_SAMPLES];
 	double v[CHUNK_MAX_SAMPLES];
-	size_t n, elen;
+	size_t n = 0, elen = 0;
 	int r = chunk_decode(p, len, t, v, &n);
 
+	*owned = NULL;
+	if (r == 0 && n == 0)
+		r = -EPROTO;
 	if (r == 0)
 		r = chunk_encode(t, v, n, owned, &elen);
-	if (r < 0)
-		return r;
+	if (r < 0 || !*owned)
+		return r < 0 ? r : -EPROTO;
 	out->data = *owned;
 	out->len = (uint32_t)elen;
 	out->mint = t[0];
@@ -1068,6 +1080,7 @@ static int write_series(struct segw *w, struct series *s, const struct samples *
 /* Merge segs[first .. first+n) (one level, in time order) into one segment of level+1. */
 static int merge(struct tsdb *db, size_t first, size_t n, struct diag *d)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct seg **src = xcalloc(n, sizeof(*src));
 	uint64_t *parents = xcalloc(n, sizeof(*parents));
 	uint32_t *ids = NULL, level = db->segs[first]->level + 1;
