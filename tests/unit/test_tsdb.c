@@ -672,8 +672,10 @@ static void kill_9_loses_at_most_the_unflushed_samples(void **state)
 		}
 		close(p[1]);
 		/* wait for a few flushes, then a random moment */
-		for (int k = 0; k < 3 + round; k++)
+		for (int k = 0; k < 3 + round; k++) {
 			assert_int_equal(read(p[0], &t, sizeof(t)), sizeof(t));
+			flushed = t;
+		}
 		ts.tv_nsec = (long)(rand() % 200) * 1000000L;
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
