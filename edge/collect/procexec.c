@@ -158,7 +158,10 @@ static int procexec_collect(void *state, struct snapshot *out, int64_t now_ms)
 			str_copy(code, "other", sizeof(code));
 			sig[0] = '\0';
 		}
-		const struct label l[] = { { "comm", comm }, { "code", code }, { "signal", sig } };
+		/* One of code and signal: an empty label is an absent one to Prometheus. */
+		const struct label l[] = { { "comm", comm },
+			                   sig[0] ? (struct label){ "signal", sig }
+			                          : (struct label){ "code", code } };
 		snapshot_add(out, &m_exits, l, ARRAY_SIZE(l), (double)n);
 	}
 	return 0;

@@ -3,7 +3,8 @@
 #   collect_bg OUT ONLY SECONDS   run `ongrid-edge collect --only ONLY` in the background
 #                                 for about SECONDS, JSON into OUT; collect_wait waits.
 #   sample FILE NAME [label=value ...]       print one sample's value ("" if absent);
-#                                 label= (empty) requires the label to be absent
+#                                 label= (empty) requires the label to be absent or
+#                                 empty, as in PromQL
 #   hist_q FILE NAME Q [label=value ...]     the Q-quantile of a histogram, as the upper
 #                                 bound of the bucket it falls in (seconds, bytes)
 #   hist_count FILE NAME [label=value ...]   a histogram's _count
@@ -35,7 +36,7 @@ d = json.load(open(path))
 def match(labels):
     for k, v in want.items():
         if v == "":
-            if k in labels:
+            if labels.get(k, "") != "":
                 return False
         elif labels.get(k) != v:
             return False
@@ -70,8 +71,12 @@ sample() { f=$1 n=$2; shift 2; ebpf_py_ v "$f" "$n" "$@"; }
 hist_count() { f=$1 n=$2; shift 2; ebpf_py_ c "$f" "$n" "$@"; }
 hist_q() { f=$1 n=$2 q=$3; shift 3; ebpf_py_ q "$f" "$n" "$q" "$@"; }
 
-# fcmp A OP B: compare two decimal numbers (awk), e.g. fcmp "$p99" ">" 0.001
-fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+# fcmp A OP B: compare two numeric expressions with awk, e.g. fcmp "$p99" ">=" "$idle * 2".
+# An empty side is an error, not a zero.
+fcmp() {
+	[ -n "$1" ] && [ -n "$3" ] || { echo "fcmp: empty operand in '$1 $2 $3'" >&2; return 1; }
+	awk "BEGIN { exit !(($1) $2 ($3)) }"
+}
 
 # report TEXT: keep a measured figure; report_show prints them all as TAP comments
 # (test-lib keeps a passing test's output to itself).

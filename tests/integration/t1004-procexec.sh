@@ -1,0 +1,43 @@
+#!/bin/sh
+test_description='procexec: execs and exits per command, exit codes and signals, one exit per process'
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$SRC/tests/lib/ebpf-lib.sh"
+
+# The kernel names a process after the file it executed, so links give our test
+# processes command names nobody else uses.
+ln -s /bin/sh ongrid-crashy
+ln -s /bin/sh ongrid-segv
+ln -s "$PY" ongrid-thr
+
+test_expect_success BPF,PYTHON3 'a crash loop, a segfault and a threaded exit' '
+	collect_bg p.json procexec 5 &&
+	for i in 1 2 3 4 5; do ./ongrid-crashy -c "exit 3"; done;
+	for i in 1 2 3; do ./ongrid-segv -c "kill -SEGV \$\$"; done;
+	./ongrid-thr -c "
+import os, threading, time
+ts = [threading.Thread(target=time.sleep, args=(5,), daemon=True) for _ in range(4)]
+[t.start() for t in ts]
+os._exit(7)" ;
+	./ongrid-crashy -c "exit 0" &&
+	collect_wait
+'
+
+test_expect_success BPF,PYTHON3 'a crash loop is counted per exit code' '
+	test "$(sample p.json ongrid_process_execs_total comm=ongrid-crashy)" = 6 &&
+	test "$(sample p.json ongrid_process_exits_total comm=ongrid-crashy code=3 signal=)" = 5 &&
+	test "$(sample p.json ongrid_process_exits_total comm=ongrid-crashy code=0)" = 1
+'
+
+test_expect_success BPF,PYTHON3 'a process killed by a signal shows the signal, not a code' '
+	test "$(sample p.json ongrid_process_exits_total comm=ongrid-segv signal=SIGSEGV)" = 3 &&
+	json_get p.json "[s[\"labels\"] for s in d[\"samples\"] if s[\"labels\"].get(\"comm\")==\"ongrid-segv\" and s[\"name\"]==\"ongrid_process_exits_total\"]" >labels &&
+	echo "[{\"comm\": \"ongrid-segv\", \"signal\": \"SIGSEGV\"}]" >expect &&
+	test_cmp expect labels
+'
+
+test_expect_success BPF,PYTHON3 'a process with five threads exits once' '
+	test "$(sample p.json ongrid_process_exits_total comm=ongrid-thr code=7)" = 1
+'
+
+report_show
+test_done
