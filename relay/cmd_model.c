@@ -137,8 +137,9 @@ static int model_list(const struct relay_conf *c, struct llm_router *router, boo
 			const cJSON *dgs = cJSON_GetObjectItem(m, "downgrades"), *x;
 			printf("%s%s", first ? "" : ", ",
 			       cJSON_GetObjectItem(m, "name")->valuestring);
-			cJSON_ArrayForEach(x, dgs)
+			cJSON_ArrayForEach(x, dgs) {
 				printf(" [%s]", x->valuestring);
+			}
 			first = false;
 		}
 		putchar('\n');
@@ -200,7 +201,7 @@ static int model_use(const struct relay_conf *c, struct llm_router *router, cons
 	r = llm_acct_route_set(llm_router_acct(router), purpose, v, n, &d);
 	if (r == 0)
 		r = llm_router_route(router, purpose, &cur, &ov, &d);
-	if (r < 0) {
+	if (r < 0 || !cur) {
 		fprintf(stderr, "ongrid-relay model use: %s\n", d.msg);
 		return 1;
 	}

@@ -391,12 +391,11 @@ static void anthropic_classify(long status, const char *body, size_t len, unsign
 	if (status == 401 || status == 402 || status == 403 || status == 404)
 		ret->fatal_for_route = true;
 	if (status == 400) {
-		if (wire_has(msg, "top_p") && wire_has(msg, "temperature"))
-			dg = LLM_DG_NO_TOP_P; /* "cannot both be specified" */
+		/* "`temperature` and `top_p` cannot both be specified": keep temperature. */
+		if (wire_has(msg, "top_p"))
+			dg = LLM_DG_NO_TOP_P;
 		else if (wire_has(msg, "temperature"))
 			dg = LLM_DG_NO_TEMPERATURE;
-		else if (wire_has(msg, "top_p"))
-			dg = LLM_DG_NO_TOP_P;
 		else if (wire_has(msg, "tool_choice"))
 			dg = LLM_DG_TOOL_CHOICE_AUTO;
 		if (dg && !(cur & dg))
