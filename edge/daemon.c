@@ -1,6 +1,7 @@
 /* daemon.c - `ongrid-edge run`: collectors, store, control socket and /metrics on one
  * libev loop (see daemon.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,8 @@ static void flush_store(struct daemon *dm)
 		return;
 	}
 	dm->flushes++;
+	/* The flushed head's chunks were freed: return the memory, not just to malloc. */
+	malloc_trim(0);
 }
 
 static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
@@ -341,6 +344,7 @@ static void reload(struct daemon *dm)
 	dm->conf.tsdb_max_bytes = old.tsdb_max_bytes;
 	/* data_dir and control_socket are strings the running parts do not keep. */
 	edge_conf_release(&old);
+	malloc_trim(0); /* the old collectors' BPF objects and BTF */
 	log_info("configuration reloaded");
 }
 
@@ -407,6 +411,9 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	r = start_http(dm, d);
 	if (r < 0)
 		goto out_collectors;
+	/* Loading BPF objects parses the kernel's BTF (megabytes, freed right after); give
+	 * those pages back instead of carrying them in the heap for the daemon's life. */
+	malloc_trim(0);
 	ctl_server_register(dm->ctl, "status", ctl_status, dm);
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);

@@ -99,18 +99,24 @@ static int prev_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Ties break by pid so that an idle host picks the same processes round after round:
+ * an arbitrary pick among equals would mint new series every round. */
 static int by_delta(const void *a, const void *b)
 {
 	const struct proc_entry *x = a, *y = b;
 
-	return (x->delta < y->delta) - (x->delta > y->delta);
+	if (x->delta != y->delta)
+		return x->delta < y->delta ? 1 : -1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 static int by_rss(const void *a, const void *b)
 {
 	const struct proc_entry *x = a, *y = b;
 
-	return (x->rss_pages < y->rss_pages) - (x->rss_pages > y->rss_pages);
+	if (x->rss_pages != y->rss_pages)
+		return x->rss_pages < y->rss_pages ? 1 : -1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 static const char *state_name(char s)
@@ -257,12 +263,14 @@ static int proc_collect(void *state, struct snapshot *out, int64_t now_ms)
 	top = st->top < st->ncur ? st->top : st->ncur;
 	if (st->ncur)
 		qsort(st->cur, st->ncur, sizeof(*st->cur), by_delta);
-	for (size_t i = 0; i < top; i++)
+	/* Only processes that used CPU since the last round compete on CPU, and only
+	 * ones with resident memory (not kernel threads) on RSS. */
+	for (size_t i = 0; i < top && st->cur[i].delta > 0; i++)
 		st->cur[i].chosen = true;
 	/* The mark travels with the entry, so the CPU choice survives the RSS sort. */
 	if (st->ncur)
 		qsort(st->cur, st->ncur, sizeof(*st->cur), by_rss);
-	for (size_t i = 0; i < top; i++)
+	for (size_t i = 0; i < top && st->cur[i].rss_pages > 0; i++)
 		st->cur[i].chosen = true;
 	for (size_t i = 0; i < st->ncur; i++)
 		if (st->cur[i].chosen)
