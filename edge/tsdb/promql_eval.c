@@ -452,10 +452,93 @@ static int double_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Prometheus' quantile(): linear interpolation between the two nearest ranks. Sorts v. */
-static double quantile(double q, double *v, size_t n)
+/* The window of quantile_over_time kept sorted from step to step: a step usually adds and
+ * drops a sample or two, so moving the window costs a binary search and a memmove instead
+ * of sorting every sample of the window again. NaNs sort first (they rank lowest) and are
+ * only counted. */
+struct qwin {
+	double *v; /* the window's non-NaN values, ascending */
+	size_t n, alloc;
+	size_t nnan;
+	size_t lo, hi; /* the window is samples [lo, hi) of the current series */
+};
+
+static size_t lower_bound(const double *v, size_t n, double x)
 {
-	double rank, lo, hi, w;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void qwin_insert(struct qwin *w, double x)
+{
+	size_t at;
+
+	if (isnan(x)) {
+		w->nnan++;
+		return;
+	}
+	ALLOC_GROW(w->v, w->n + 1, w->alloc);
+	at = lower_bound(w->v, w->n, x);
+	memmove(w->v + at + 1, w->v + at, (w->n - at) * sizeof(double));
+	w->v[at] = x;
+	w->n++;
+}
+
+static void qwin_remove(struct qwin *w, double x)
+{
+	size_t at;
+
+	if (isnan(x)) {
+		w->nnan--;
+		return;
+	}
+	at = lower_bound(w->v, w->n, x);
+	if (at < w->n) { /* always true: x was inserted */
+		memmove(w->v + at, w->v + at + 1, (w->n - at - 1) * sizeof(double));
+		w->n--;
+	}
+}
+
+/* Move the window to samples [lo, hi) of V (both bounds only grow within a series). */
+static void qwin_move(struct qwin *w, const double *V, size_t lo, size_t hi)
+{
+	size_t i;
+
+	if (lo >= w->hi || (lo - w->lo) + (hi - w->hi) > w->n + w->nnan) {
+		/* a jump past the old window: sorting afresh is cheaper */
+		w->n = w->nnan = 0;
+		for (i = lo; i < hi; i++) {
+			if (isnan(V[i])) {
+				w->nnan++;
+				continue;
+			}
+			ALLOC_GROW(w->v, w->n + 1, w->alloc);
+			w->v[w->n++] = V[i];
+		}
+		sort_n(w->v, w->n, sizeof(double), double_cmp);
+	} else {
+		for (i = w->lo; i < lo; i++)
+			qwin_remove(w, V[i]);
+		for (i = w->hi; i < hi; i++)
+			qwin_insert(w, V[i]);
+	}
+	w->lo = lo;
+	w->hi = hi;
+}
+
+/* quantile() over the window as it stands, NaNs first. */
+static double qwin_quantile(const struct qwin *w, double q)
+{
+	size_t n = w->n + w->nnan, lo_i, hi_i;
+	double rank, lo, hi, wt, a, b;
 
 	if (n == 0 || isnan(q))
 		return NAN;
@@ -463,14 +546,17 @@ static double quantile(double q, double *v, size_t n)
 		return -INFINITY;
 	if (q > 1)
 		return INFINITY;
-	sort_n(v, n, sizeof(*v), double_cmp);
 	rank = q * (double)(n - 1);
 	lo = floor(rank);
 	if (lo < 0)
 		lo = 0;
 	hi = lo + 1 > (double)(n - 1) ? (double)(n - 1) : lo + 1;
-	w = rank - floor(rank);
-	return v[(size_t)lo] * (1 - w) + v[(size_t)hi] * w;
+	wt = rank - floor(rank);
+	lo_i = (size_t)lo;
+	hi_i = (size_t)hi;
+	a = lo_i < w->nnan ? NAN : w->v[lo_i - w->nnan];
+	b = hi_i < w->nnan ? NAN : w->v[hi_i - w->nnan];
+	return a * (1 - wt) + b * wt;
 }
 
 /* Kahan-compensated sum, as Prometheus' sum_over_time and avg_over_time use. */
@@ -493,7 +579,7 @@ static double kahan_sum(const double *v, size_t n)
 }
 
 static bool range_fn(enum promql_fn_id id, const int64_t *T, const double *V, size_t n, int64_t t,
-                     int64_t range_ms, double q, double **scratch, size_t *scratch_n, double *ret)
+                     int64_t range_ms, double *ret)
 {
 	size_t i;
 	double x;
@@ -537,14 +623,6 @@ static bool range_fn(enum promql_fn_id id, const int64_t *T, const double *V, si
 		}
 		*ret = x;
 		return true;
-	case FN_QUANTILE_OVER_TIME:
-		if (n > *scratch_n) {
-			*scratch = xrealloc(*scratch, st_mul(n, sizeof(double)));
-			*scratch_n = n;
-		}
-		memcpy(*scratch, V, n * sizeof(double));
-		*ret = quantile(q, *scratch, n);
-		return true;
 	default:
 		return false;
 	}
@@ -560,8 +638,8 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 	const struct label *ls;
 	const int64_t *T;
 	const double *V;
-	double *scratch = NULL;
-	size_t nl, n, scratch_n = 0;
+	struct qwin w = { 0 };
+	size_t nl, n;
 	int r;
 
 	out->type = PROMQL_VECTOR;
@@ -574,6 +652,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 		struct sseries *s = NULL;
 		size_t i, lo = 0, hi = 0;
 
+		w.n = w.nnan = w.lo = w.hi = 0; /* a new series: an empty window */
 		for (i = 0; i < ev->nsteps; i++) {
 			int64_t t = step_time(ev, i) - sel->offset_ms;
 			double x;
@@ -583,9 +662,15 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 				hi = lo;
 			while (hi < n && T[hi] <= t)
 				hi++;
-			if (!range_fn(e->fn->id, T + lo, V + lo, hi - lo, t, sel->range_ms,
-			              qv.scalar ? qv.scalar[i] : 0, &scratch, &scratch_n, &x))
+			if (e->fn->id == FN_QUANTILE_OVER_TIME) {
+				qwin_move(&w, V, lo, hi);
+				if (hi == lo)
+					continue;
+				x = qwin_quantile(&w, qv.scalar[i]);
+			} else if (!range_fn(e->fn->id, T + lo, V + lo, hi - lo, t, sel->range_ms,
+			                     &x)) {
 				continue;
+			}
 			if (!s) {
 				struct label *l = labels_dup(ls, nl);
 				size_t k = nl;
@@ -605,7 +690,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 out:
 	tsdb_query_close(q);
 out_q:
-	free(scratch);
+	free(w.v);
 	value_release(ev, &qv);
 	return r < 0 ? r : 0;
 }
@@ -1394,10 +1479,12 @@ static int eval_raw_matrix(struct ev *ev, const struct promql_expr *sel, struct 
 		if (hi == lo)
 			continue;
 		total += hi - lo;
-		if (res->nseries >= ONGRID_PROMQL_MAX_SERIES || total > ONGRID_PROMQL_MAX_POINTS) {
+		if (res->nseries >= ONGRID_PROMQL_MAX_SERIES ||
+		    total > ONGRID_PROMQL_MAX_RESULT_POINTS) {
 			r = diag_set(ev->d, -E2BIG,
-			             "range selector returns more than %d series or %u samples",
-			             ONGRID_PROMQL_MAX_SERIES, ONGRID_PROMQL_MAX_POINTS);
+			             "range selector returns more than %d series or %d samples; "
+			             "narrow the selector or shorten the range",
+			             ONGRID_PROMQL_MAX_SERIES, ONGRID_PROMQL_MAX_RESULT_POINTS);
 			break;
 		}
 		ALLOC_GROW(res->series, res->nseries + 1, alloc);
@@ -1416,10 +1503,19 @@ static int eval_raw_matrix(struct ev *ev, const struct promql_expr *sel, struct 
 	return r < 0 ? r : 0;
 }
 
-static void result_from_value(struct ev *ev, struct value *val, bool instant,
-                              struct promql_result *res)
+static int result_from_value(struct ev *ev, struct value *val, bool instant,
+                             struct promql_result *res)
 {
-	size_t i, t;
+	size_t i, t, total = 0;
+
+	for (i = 0; i < val->n; i++)
+		for (t = 0; t < ev->nsteps; t++)
+			total += val->s[i].has[t];
+	if (total > ONGRID_PROMQL_MAX_RESULT_POINTS)
+		return diag_set(ev->d, -E2BIG,
+		                "the answer would hold %zu points, more than %d; aggregate (sum, "
+		                "topk), narrow the selector or raise the step",
+		                total, ONGRID_PROMQL_MAX_RESULT_POINTS);
 
 	if (val->type == PROMQL_SCALAR) {
 		struct promql_series *s;
@@ -1435,7 +1531,7 @@ static void result_from_value(struct ev *ev, struct value *val, bool instant,
 			s->v[t] = val->scalar[t];
 		}
 		s->n = ev->nsteps;
-		return;
+		return 0;
 	}
 	res->type = instant ? PROMQL_VECTOR : PROMQL_MATRIX;
 	res->series = xcalloc(val->n ? val->n : 1, sizeof(*res->series));
@@ -1462,6 +1558,7 @@ static void result_from_value(struct ev *ev, struct value *val, bool instant,
 			s->v[s->n++] = in->v[t];
 		}
 	}
+	return 0;
 }
 
 int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int64_t end,
@@ -1516,8 +1613,12 @@ int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int
 		free(res);
 		return r;
 	}
-	result_from_value(&ev, &val, instant, res);
+	r = result_from_value(&ev, &val, instant, res);
 	value_release(&ev, &val);
+	if (r < 0) {
+		promql_result_free(res);
+		return r;
+	}
 	if (instant && res->type == PROMQL_VECTOR && root->kind == NODE_AGG &&
 	    (root->agg == AGG_TOPK || root->agg == AGG_BOTTOMK))
 		sort_n(res->series, res->nseries, sizeof(*res->series),

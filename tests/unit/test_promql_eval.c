@@ -243,6 +243,26 @@ static void over_time_functions(void **state)
 	assert_close(one_value("quantile_over_time(0.5, temp[1m])", 60), 4);
 	assert_close(one_value("quantile_over_time(0.9, temp[1m])", 60), 6.8);
 	assert_true(isinf(one_value("quantile_over_time(2, temp[1m])", 60)));
+	/* the sorted window slides from step to step: medians of pairs, then a single */
+	{
+		static const double want[] = { 2.5, 3, 5, 6.5, 5 };
+		struct promql_result *r = range_q("quantile_over_time(0.5, temp[20s])", 20, 60, 10);
+		size_t i;
+		assert_int_equal(r->series[0].n, 5);
+		for (i = 0; i < 5; i++)
+			assert_close(r->series[0].v[i], want[i]);
+		promql_result_free(r);
+	}
+	/* NaN ranks lowest, as in Prometheus */
+	{
+		uint64_t nn = series("withnan", NULL);
+		put(nn, 10, NAN);
+		put(nn, 20, 1);
+		put(nn, 30, 3);
+		assert_close(one_value("quantile_over_time(0.5, withnan[1m])", 30), 1);
+		assert_close(one_value("quantile_over_time(1, withnan[1m])", 30), 3);
+		assert_true(isnan(one_value("quantile_over_time(0, withnan[1m])", 30)));
+	}
 	/* the window is left-open: (10s, 50s] leaves out the sample at 10s */
 	assert_close(one_value("count_over_time(temp[40s])", 50), 4);
 	/* functions drop the metric name, except last_over_time */
@@ -578,6 +598,11 @@ static void many_series_stream_within_limits(void **state)
 	r = range_q("topk(3, rate(cpu_seconds_total[5m]))", 3600, 7200, 60);
 	assert_int_equal(r->nseries, 3);
 	promql_result_free(r);
+	/* the answer itself is capped: 500 series x 721 steps of raw values is too many */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(eval_error("cpu_seconds_total", 0, 7200, 10, &d), -E2BIG);
+	assert_non_null(strstr(d.msg, "the answer would hold 360500 points"));
+	memset(&d, 0, sizeof(d));
 	/* 500 series x 11000 steps is over the points budget: a clear error, not 40 MB more */
 	assert_int_equal(eval_error("cpu_seconds_total", 0, 10999, 1, &d), -E2BIG);
 	assert_non_null(strstr(d.msg, "points (series x steps)"));
