@@ -74,9 +74,16 @@ struct llm_router {
 	const struct llm_conf *conf;
 	struct llm_acct *acct;
 	CURLM *multi;
+	struct pollfd *fds; /* what curl wants watched (CURLMOPT_SOCKETFUNCTION) */
+	size_t nfds, fds_alloc;
+	int64_t curl_deadline_ms; /* CURLMOPT_TIMERFUNCTION, mono_ms(); -1 = none */
+	struct llm_loop_ops loop; /* the host's loop, when it drives us */
 	struct list_head calls;
 	unsigned ncalls;
 };
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
+static int on_timer(CURLM *m, long timeout_ms, void *userp);
 
 /* ---- lifecycle ---- */
 
@@ -106,6 +113,11 @@ int llm_router_new(const struct llm_conf *conf, const char *data_dir, struct llm
 		free(r);
 		return diag_set(d, -ENOMEM, "cannot create a libcurl multi handle");
 	}
+	r->curl_deadline_ms = -1;
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
 	*ret = r;
 	return 0;
 }
@@ -179,8 +191,11 @@ void llm_router_free(struct llm_router *r)
 		return;
 	list_for_each_safe(p, n, &r->calls)
 		llm_call_cancel(list_entry(p, struct llm_call, node));
+	r->loop.watch = NULL;
+	r->loop.timer = NULL;
 	curl_multi_cleanup(r->multi);
 	llm_acct_close(r->acct);
+	free(r->fds);
 	free(r);
 }
 
@@ -638,12 +653,11 @@ static void start_due(struct llm_router *r)
 	}
 }
 
+/* The earliest of curl's timer and the retry wake-ups, in ms from now; -1 for none. */
 int64_t llm_router_timeout_ms(struct llm_router *r)
 {
 	struct list_head *p;
 	int64_t best = -1, now = mono_ms();
-	long curl_ms = -1;
-	bool running = false;
 
 	list_for_each(p, &r->calls) {
 		struct llm_call *c = list_entry(p, struct llm_call, node);
@@ -651,35 +665,70 @@ int64_t llm_router_timeout_ms(struct llm_router *r)
 			int64_t w = c->wake_at_ms > now ? c->wake_at_ms - now : 0;
 			if (best < 0 || w < best)
 				best = w;
-		} else {
-			running = true;
 		}
 	}
-	if (running) {
-		curl_multi_timeout(r->multi, &curl_ms);
-		if (curl_ms < 0 || curl_ms > 1000)
-			curl_ms = 1000; /* poll sockets at least once a second */
-		if (best < 0 || curl_ms < best)
-			best = curl_ms;
+	if (r->curl_deadline_ms >= 0) {
+		int64_t w = r->curl_deadline_ms > now ? r->curl_deadline_ms - now : 0;
+		if (best < 0 || w < best)
+			best = w;
 	}
 	return best;
 }
 
-int llm_router_poll(struct llm_router *r, int timeout_ms)
+static void notify_timer(struct llm_router *r)
 {
-	int64_t wait;
-	int running = 0;
+	if (r->loop.timer)
+		r->loop.timer(r->loop.udata, llm_router_timeout_ms(r));
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep the set of fds to watch, and tell the host loop. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct llm_router *r = userp;
+	short ev = (short)((what == CURL_POLL_IN || what == CURL_POLL_INOUT ? POLLIN : 0) |
+	                   (what == CURL_POLL_OUT || what == CURL_POLL_INOUT ? POLLOUT : 0));
+	size_t i;
+
+	(void)e;
+	(void)socketp;
+	for (i = 0; i < r->nfds && r->fds[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < r->nfds)
+			r->fds[i] = r->fds[--r->nfds];
+	} else {
+		if (i == r->nfds) {
+			ALLOC_GROW(r->fds, r->nfds + 1, r->fds_alloc);
+			r->nfds++;
+		}
+		r->fds[i].fd = fd;
+		r->fds[i].events = ev;
+		r->fds[i].revents = 0;
+	}
+	if (r->loop.watch)
+		r->loop.watch(r->loop.udata, fd,
+		              (ev & POLLIN ? LLM_WATCH_IN : 0u) |
+		                      (ev & POLLOUT ? LLM_WATCH_OUT : 0u));
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle. */
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	struct llm_router *r = userp;
+
+	(void)m;
+	r->curl_deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	notify_timer(r);
+	return 0;
+}
+
+/* After curl did work: finish transfers, start what is due, re-arm the host timer. */
+static void after_action(struct llm_router *r)
+{
 	CURLMsg *m;
 	int left;
 
-	start_due(r);
-	if (!r->ncalls)
-		return 0;
-	wait = llm_router_timeout_ms(r);
-	if (wait < 0 || wait > timeout_ms)
-		wait = timeout_ms;
-	curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
-	curl_multi_perform(r->multi, &running);
 	while ((m = curl_multi_info_read(r->multi, &left))) {
 		struct llm_call *c = NULL;
 		if (m->msg != CURLMSG_DONE)
@@ -689,6 +738,70 @@ int llm_router_poll(struct llm_router *r, int timeout_ms)
 			transfer_done(c, m->data.result);
 	}
 	start_due(r);
+	notify_timer(r);
+}
+
+void llm_router_set_loop(struct llm_router *r, const struct llm_loop_ops *ops)
+{
+	r->loop = *ops;
+	for (size_t i = 0; i < r->nfds && r->loop.watch; i++)
+		r->loop.watch(r->loop.udata, r->fds[i].fd,
+		              (r->fds[i].events & POLLIN ? LLM_WATCH_IN : 0u) |
+		                      (r->fds[i].events & POLLOUT ? LLM_WATCH_OUT : 0u));
+	notify_timer(r);
+}
+
+void llm_router_fd_ready(struct llm_router *r, int fd, unsigned events)
+{
+	int running = 0;
+	int flags = (events & LLM_WATCH_IN ? CURL_CSELECT_IN : 0) |
+	            (events & LLM_WATCH_OUT ? CURL_CSELECT_OUT : 0);
+
+	curl_multi_socket_action(r->multi, fd, flags, &running);
+	after_action(r);
+}
+
+void llm_router_timer_expired(struct llm_router *r)
+{
+	int running = 0;
+
+	if (r->curl_deadline_ms >= 0 && r->curl_deadline_ms <= mono_ms()) {
+		r->curl_deadline_ms = -1;
+		curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	after_action(r);
+}
+
+int llm_router_poll(struct llm_router *r, int timeout_ms)
+{
+	struct pollfd *set;
+	size_t n;
+	int64_t wait;
+	int rc;
+
+	start_due(r);
+	if (!r->ncalls)
+		return 0;
+	wait = llm_router_timeout_ms(r);
+	if (wait < 0 || wait > timeout_ms)
+		wait = timeout_ms;
+	/* Poll a copy: curl's socket callback edits r->fds while we act on the results. */
+	n = r->nfds;
+	set = xcalloc(n + 1, sizeof(*set));
+	if (n)
+		memcpy(set, r->fds, n * sizeof(*set));
+	rc = poll(set, n, (int)wait);
+	for (size_t i = 0; rc > 0 && i < n; i++) {
+		int running = 0, flags = 0;
+		if (!set[i].revents)
+			continue;
+		flags |= set[i].revents & (POLLIN | POLLHUP) ? CURL_CSELECT_IN : 0;
+		flags |= set[i].revents & POLLOUT ? CURL_CSELECT_OUT : 0;
+		flags |= set[i].revents & (POLLERR | POLLNVAL) ? CURL_CSELECT_ERR : 0;
+		curl_multi_socket_action(r->multi, set[i].fd, flags, &running);
+	}
+	free(set);
+	llm_router_timer_expired(r);
 	return (int)r->ncalls;
 }
 
@@ -727,6 +840,7 @@ int llm_router_submit(struct llm_router *r, const struct llm_request *req,
 	r->ncalls++;
 	if (ret_call)
 		*ret_call = c;
+	notify_timer(r); /* the call starts from the host's loop, at once */
 	return 0;
 }
 

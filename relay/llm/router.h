@@ -14,8 +14,13 @@
  * Each decision is logged once. Usage and cost are recorded per edge, incident and
  * purpose; llm.budget.* caps are checked before a call starts.
  *
- * Threading: none. The router runs on the caller's loop: llm_router_poll() drives the
- * transfers and timers; llm_router_timeout_ms() says how soon it must be called again.
+ * Threading: none. The router runs on the caller's loop, in one of two ways:
+ *   - the host's event loop (the relay's libev loop): llm_router_set_loop() gives it
+ *     callbacks that are told which fds to watch and when to fire one timer (curl's
+ *     CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION plus the retry wake-ups); the loop calls
+ *     llm_router_fd_ready() and llm_router_timer_expired() back;
+ *   - or llm_router_poll(), which runs poll(2) itself (the CLI, tests).
+ * Callbacks (on_delta, on_done) run from those entry points, never from submit.
  */
 #ifndef ONGRID_LLM_ROUTER_H
 #define ONGRID_LLM_ROUTER_H
@@ -63,6 +68,20 @@ int llm_router_submit(struct llm_router *r, const struct llm_request *req,
                       const struct llm_call_opts *o, struct llm_call **ret_call, struct diag *d);
 /* Cancel: on_done runs now with -ECANCELED. */
 void llm_call_cancel(struct llm_call *c);
+
+enum { LLM_WATCH_IN = 1u << 0, LLM_WATCH_OUT = 1u << 1 };
+struct llm_loop_ops {
+	/* Watch fd for events (LLM_WATCH_*); 0 means stop watching it. */
+	void (*watch)(void *udata, int fd, unsigned events);
+	/* (Re)arm the one timer to fire in timeout_ms (0 = now); -1 means disarm. */
+	void (*timer)(void *udata, int64_t timeout_ms);
+	void *udata;
+};
+/* Let the host's loop drive the router; the current fds and timer are reported at once.
+ * ops is copied. */
+void llm_router_set_loop(struct llm_router *r, const struct llm_loop_ops *ops);
+void llm_router_fd_ready(struct llm_router *r, int fd, unsigned events);
+void llm_router_timer_expired(struct llm_router *r);
 
 /* Drive transfers and retry timers for at most timeout_ms (0: do what is ready and
  * return). Returns the number of calls still in flight. */
