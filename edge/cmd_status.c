@@ -21,6 +21,7 @@
 #include "shared/cli.h"
 #include "shared/compiler.h"
 #include "shared/json.h"
+#include "shared/log.h"
 #include "shared/banned.h"
 
 #define STATUS_CTL_TIMEOUT_MS 5000
@@ -95,6 +96,9 @@ static cJSON *probe_collectors(const struct edge_conf *c, const struct hostinfo 
 	struct diag d = { 0 };
 	cJSON *arr;
 
+	/* The reasons go into the table below; the start-up log lines would repeat them. */
+	if (log_get_level() == LOG_LEVEL_INFO)
+		log_setup(LOG_LEVEL_WARN, LOG_FORMAT_TEXT, "ongrid-edge");
 	if (collector_set_start(&set, &env, NULL, &c->collect_disable, &d) < 0) {
 		fprintf(stderr, "ongrid-edge status: %s\n", d.msg);
 		return NULL;
