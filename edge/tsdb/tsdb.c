@@ -66,7 +66,7 @@ struct hchunk {
 };
 
 struct series {
-	uint32_t idx;
+	uint32_t idx, gen; /* ref = gen << 32 | (idx + 1) */
 	uint32_t nlabels;
 	struct label *labels; /* sorted by name, strings in key */
 	char *key;            /* "name\0value\0..." : the hash key */
@@ -98,8 +98,13 @@ struct tsdb {
 	int64_t retention_ms;
 	uint64_t max_bytes;
 	int lock_fd;
-	struct series **series; /* by idx */
-	size_t nseries, aseries;
+	struct series **series; /* by idx; NULL for a forgotten series' free slot */
+	uint32_t *gens;         /* by idx: the generation of the slot's latest series */
+	size_t nseries, aseries, agens;
+	uint32_t *free_slots;
+	size_t nfree, afree;
+	size_t live;           /* series in the index */
+	unsigned open_queries; /* series are not forgotten while a query holds their ids */
 	struct series *by_key;
 	struct pname *postings;
 	struct seg **segs; /* sorted by mint, then seq */
@@ -157,7 +162,36 @@ static void postings_add(struct tsdb *db, const char *name, const char *value, u
 		HASH_ADD_KEYPTR(hh, pn->values, pv->value, strlen(pv->value), pv);
 	}
 	ALLOC_GROW(pv->ids, pv->n + 1, pv->alloc);
-	pv->ids[pv->n++] = id; /* ids are handed out in ascending order */
+	pv->ids[pv->n++] = id; /* unordered: reused slots bring small ids back */
+}
+
+static void postings_remove(struct tsdb *db, const char *name, const char *value, uint32_t id)
+{
+	struct pname *pn;
+	struct pvalue *pv;
+
+	HASH_FIND_STR(db->postings, name, pn);
+	if (!pn)
+		return;
+	HASH_FIND_STR(pn->values, value, pv);
+	if (!pv)
+		return;
+	for (size_t i = 0; i < pv->n; i++)
+		if (pv->ids[i] == id) {
+			pv->ids[i] = pv->ids[--pv->n];
+			break;
+		}
+	if (pv->n > 0)
+		return;
+	HASH_DEL(pn->values, pv);
+	free(pv->value);
+	free(pv->ids);
+	free(pv);
+	if (pn->values)
+		return;
+	HASH_DEL(db->postings, pn);
+	free(pn->name);
+	free(pn);
 }
 
 /* Canonical key of a sorted label set; empty values are dropped as in Prometheus. */
@@ -202,12 +236,22 @@ static int series_get(struct tsdb *db, const struct label *l, size_t n, struct s
 		*ret = s;
 		return 0;
 	}
-	if (db->nseries >= ONGRID_TSDB_MAX_SERIES) {
+	if (db->live >= ONGRID_TSDB_MAX_SERIES) {
 		free(key);
 		return -E2BIG;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->idx = (uint32_t)db->nseries;
+	if (db->nfree > 0) {
+		s->idx = db->free_slots[--db->nfree];
+		s->gen = ++db->gens[s->idx];
+	} else {
+		s->idx = (uint32_t)db->nseries;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		ALLOC_GROW(db->series, db->nseries + 1, db->aseries);
+		ALLOC_GROW(db->gens, db->nseries + 1, db->agens);
+		db->gens[db->nseries] = 0;
+		db->series[db->nseries++] = NULL;
+	}
 	s->key = key;
 	s->key_len = len;
 	s->nlabels = (uint32_t)nl;
@@ -221,9 +265,8 @@ static int series_get(struct tsdb *db, const struct label *l, size_t n, struct s
 	}
 	s->last_t = INT64_MIN;
 	chunk_app_init(&s->head);
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	ALLOC_GROW(db->series, db->nseries + 1, db->aseries);
-	db->series[db->nseries++] = s;
+	db->series[s->idx] = s;
+	db->live++;
 	HASH_ADD_KEYPTR(hh, db->by_key, s->key, s->key_len, s);
 	for (size_t i = 0; i < nl; i++)
 		postings_add(db, s->labels[i].name, s->labels[i].value, s->idx);
@@ -264,8 +307,44 @@ int tsdb_series(struct tsdb *db, const struct label *labels, size_t n, uint64_t 
 	r = series_get(db, sorted, n, &s);
 	if (r < 0)
 		return diag_set(d, r, "too many series (the limit is %d)", ONGRID_TSDB_MAX_SERIES);
-	*ret_ref = (uint64_t)s->idx + 1;
+	*ret_ref = (uint64_t)s->gen << 32 | ((uint64_t)s->idx + 1);
 	return 0;
+}
+
+static struct series *series_by_ref(struct tsdb *db, uint64_t ref)
+{
+	uint64_t idx = (ref & UINT32_MAX) - 1;
+	struct series *s;
+
+	if ((ref & UINT32_MAX) == 0 || idx >= db->nseries)
+		return NULL;
+	s = db->series[idx];
+	return s && s->gen == ref >> 32 ? s : NULL;
+}
+
+static void series_free(struct series *s)
+{
+	for (size_t i = 0; i < s->nclosed; i++)
+		free(s->closed[i].data);
+	free(s->closed);
+	chunk_app_release(&s->head);
+	free(s->labels);
+	free(s->key);
+	free(s);
+}
+
+/* Forget a series: its slot is reused with the next generation, so an old ref fails with
+ * -ENOENT instead of reaching another series. */
+static void series_forget(struct tsdb *db, struct series *s)
+{
+	HASH_DEL(db->by_key, s);
+	for (size_t i = 0; i < s->nlabels; i++)
+		postings_remove(db, s->labels[i].name, s->labels[i].value, s->idx);
+	db->series[s->idx] = NULL;
+	ALLOC_GROW(db->free_slots, db->nfree + 1, db->afree);
+	db->free_slots[db->nfree++] = s->idx;
+	db->live--;
+	series_free(s);
 }
 
 /* ---- head ---- */
@@ -313,11 +392,11 @@ int tsdb_append(struct tsdb *db, uint64_t ref, int64_t t_ms, double v)
 	struct series *s;
 	int r;
 
-	if (ref == 0 || ref > db->nseries)
+	s = series_by_ref(db, ref);
+	if (!s)
 		return -ENOENT;
 	if (db->read_only)
 		return -EROFS;
-	s = db->series[ref - 1];
 	if (t_ms == s->last_t)
 		return 0;
 	if (t_ms < s->last_t)
@@ -533,15 +612,12 @@ void tsdb_close(struct tsdb *db)
 		seg_free(db->segs[i]);
 	free(db->segs);
 	HASH_CLEAR(hh, db->by_key);
-	for (size_t i = 0; i < db->nseries; i++) {
-		struct series *s = db->series[i];
-		head_reset(s);
-		free(s->closed);
-		free(s->labels);
-		free(s->key);
-		free(s);
-	}
+	for (size_t i = 0; i < db->nseries; i++)
+		if (db->series[i])
+			series_free(db->series[i]);
 	free(db->series);
+	free(db->gens);
+	free(db->free_slots);
 	/* HASH_CLEAR frees a table; its items stay linked through hh.next */
 	pn = db->postings;
 	HASH_CLEAR(hh, db->postings);
@@ -609,6 +685,9 @@ int tsdb_flush(struct tsdb *db, struct diag *d)
 		uint64_t nsamples = 0;
 		size_t n = 0;
 
+		if (!s)
+			continue;
+
 		head_cut(s, true);
 		if (s->nclosed == 0)
 			continue;
@@ -652,7 +731,8 @@ int tsdb_flush(struct tsdb *db, struct diag *d)
 	segs_add(db, seg);
 	/* only now is the head on disk: drop it */
 	for (size_t i = 0; i < db->nseries; i++)
-		head_reset(db->series[i]);
+		if (db->series[i])
+			head_reset(db->series[i]);
 	log_debug("flushed %zu series to segment %" PRIu64, written, seg->seq);
 	return 0;
 }
@@ -983,12 +1063,13 @@ int tsdb_query_open(struct tsdb *db, const struct tsdb_matcher *m, size_t nm, in
 	q->mint = mint;
 	q->maxt = maxt;
 	for (size_t i = 0; i < db->nseries; i++) {
-		if (!bm_get(&sel, (uint32_t)i))
+		if (!db->series[i] || !bm_get(&sel, (uint32_t)i))
 			continue;
 		ALLOC_GROW(q->ids, q->n + 1, aids);
 		q->ids[q->n++] = (uint32_t)i;
 	}
 	free(sel.w);
+	db->open_queries++;
 	if (q->n)
 		qsort_r(q->ids, q->n, sizeof(*q->ids), cmp_series_labels, db);
 	*ret = q;
@@ -1028,6 +1109,7 @@ void tsdb_query_close(struct tsdb_query *q)
 {
 	if (!q)
 		return;
+	q->db->open_queries--;
 	free(q->ids);
 	free(q->t);
 	free(q->v);
@@ -1198,6 +1280,8 @@ static void head_retention(struct tsdb *db, int64_t cutoff)
 		struct series *s = db->series[i];
 		size_t k = 0;
 
+		if (!s)
+			continue;
 		while (k < s->nclosed && s->closed[k].maxt < cutoff)
 			free(s->closed[k++].data);
 		memmove(s->closed, s->closed + k, (s->nclosed - k) * sizeof(*s->closed));
@@ -1206,6 +1290,33 @@ static void head_retention(struct tsdb *db, int64_t cutoff)
 		    chunk_app_last_t(&s->head) < cutoff)
 			chunk_app_release(&s->head);
 	}
+}
+
+/* Series whose every sample has aged out leave the index, so label churn (processes,
+ * containers, peers) cannot grow memory or reach ONGRID_TSDB_MAX_SERIES over the life of
+ * the daemon. Not while a query holds series ids. */
+static void forget_expired(struct tsdb *db, int64_t cutoff)
+{
+	size_t n = 0;
+
+	if (db->open_queries > 0)
+		return;
+	for (size_t i = 0; i < db->nseries; i++) {
+		struct series *s = db->series[i];
+		bool on_disk = false;
+
+		if (!s || s->last_t == INT64_MIN || s->last_t >= cutoff || s->nclosed > 0 ||
+		    chunk_app_count(&s->head) > 0)
+			continue;
+		for (size_t k = 0; k < db->nsegs && !on_disk; k++)
+			on_disk = seg_find(db->segs[k], s->idx) != NULL;
+		if (on_disk)
+			continue;
+		series_forget(db, s);
+		n++;
+	}
+	if (n)
+		log_debug("forgot %zu series with no samples left", n);
 }
 
 int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
@@ -1218,6 +1329,7 @@ int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
 		return 0;
 	if (!db->dir) {
 		head_retention(db, cutoff);
+		forget_expired(db, cutoff);
 		return 0;
 	}
 	for (size_t i = 0; i < db->nsegs;) {
@@ -1239,13 +1351,14 @@ int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
 		         disk_bytes(db), db->max_bytes, db->segs[0]->path);
 		segs_drop(db, 0, true);
 	}
+	forget_expired(db, cutoff);
 	return 0;
 }
 
 void tsdb_get_stats(struct tsdb *db, struct tsdb_stats *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	ret->series = db->nseries;
+	ret->series = db->live;
 	ret->mint = INT64_MAX;
 	ret->maxt = INT64_MIN;
 	for (size_t i = 0; i < db->nsegs; i++) {
@@ -1258,6 +1371,8 @@ void tsdb_get_stats(struct tsdb *db, struct tsdb_stats *ret)
 	}
 	for (size_t i = 0; i < db->nseries; i++) {
 		const struct series *s = db->series[i];
+		if (!s)
+			continue;
 		for (size_t c = 0; c < s->nclosed; c++) {
 			ret->head_samples += s->closed[c].n;
 			ret->mint = MIN(ret->mint, s->closed[c].mint);

@@ -44,11 +44,15 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **ret, struct diag *d);
 void tsdb_close(struct tsdb *db);
 
 /* Find or create the series for labels (any order; __name__ required; names must match
- * [a-zA-Z_][a-zA-Z0-9_]*). The ref stays valid for the life of db. */
+ * [a-zA-Z_][a-zA-Z0-9_]*; a label with an empty value is the same as no label). The ref
+ * stays valid while the series has samples within retention: once all of them have aged
+ * out, tsdb_maintain forgets the series, tsdb_append with the old ref returns -ENOENT and
+ * tsdb_series gives a new ref. -E2BIG past ONGRID_TSDB_MAX_SERIES. */
 int tsdb_series(struct tsdb *db, const struct label *labels, size_t n, uint64_t *ret_ref,
                 struct diag *d);
 /* Append one sample. A timestamp older than the series' last one is refused with -ERANGE
- * (the sample is dropped); an equal timestamp replaces nothing and returns 0. */
+ * (the sample is dropped); an equal timestamp replaces nothing and returns 0. -ENOENT for
+ * an unknown or forgotten ref, -EROFS on a read-only store. */
 int tsdb_append(struct tsdb *db, uint64_t ref, int64_t t_ms, double v);
 
 /* Persist the head. Called by the daemon every flush interval and at shutdown. */

@@ -720,6 +720,51 @@ static void kill_9_loses_at_most_the_unflushed_samples(void **state)
 	}
 }
 
+static void series_without_samples_in_retention_are_forgotten(void **state)
+{
+	struct tsdb *db = open_store(dir, false, DAY_MS, 0);
+	uint64_t keep = series2(db, "m", "pid", "1"), gone, again;
+	struct tsdb_matcher m = { "pid", TSDB_MATCH_RE, ".+" };
+	struct tsdb_query *q;
+	struct tsdb_stats st;
+	struct diag dg = { 0 };
+
+	(void)state;
+	/* a day of short-lived processes, one series each */
+	for (int i = 2; i < 500; i++) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", i);
+		gone = series2(db, "m", "pid", v);
+		assert_int_equal(tsdb_append(db, gone, T0 + i * 1000, 1.0), 0);
+	}
+	assert_int_equal(tsdb_append(db, keep, T0, 1.0), 0);
+	flush_ok(db);
+	assert_int_equal(tsdb_append(db, keep, T0 + 3 * DAY_MS, 2.0), 0);
+	flush_ok(db);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 499);
+
+	/* not while a query holds series ids */
+	assert_int_equal(tsdb_query_open(db, &m, 1, INT64_MIN, INT64_MAX, &q, &dg), 0);
+	maintain_ok(db, T0 + 3 * DAY_MS);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 499);
+	tsdb_query_close(q);
+
+	maintain_ok(db, T0 + 3 * DAY_MS);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 1);
+	assert_int_equal(select_n(db, &m, 1), 1);
+	/* the old ref is dead, never another series'; the labels get a new ref */
+	assert_int_equal(tsdb_append(db, gone, T0 + 3 * DAY_MS, 1.0), -ENOENT);
+	again = series2(db, "m", "pid", "499");
+	assert_true(again != gone);
+	assert_int_equal(tsdb_append(db, again, T0 + 3 * DAY_MS, 5.0), 0);
+	assert_int_equal(tsdb_append(db, keep, T0 + 3 * DAY_MS + 1, 3.0), 0);
+	assert_int_equal(select_n(db, &m, 1), 2);
+	tsdb_close(db);
+}
+
 static void memory_store_applies_age_retention_to_the_head(void **state)
 {
 	struct tsdb *db = open_store(NULL, false, DAY_MS, 0);
@@ -760,6 +805,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(kill_9_loses_at_most_the_unflushed_samples, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(series_without_samples_in_retention_are_forgotten,
+		                                setup, teardown),
 		cmocka_unit_test(memory_store_applies_age_retention_to_the_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
