@@ -14,3 +14,9 @@ bench: all $(BENCH_STAMP) $(BENCH_BINS)
 $(B)/tsdb_bench: bench/tsdb_bench.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STAMP)
 	$(E) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)
+
+# bench/logs.sh: synthetic log, the log pipeline on one core, baselines measured alike.
+BENCH_BINS += $(B)/logs_bench
+$(B)/logs_bench: bench/logs_bench.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STAMP)
+	$(E) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)

@@ -35,7 +35,8 @@ struct cluster {
 	struct leaf *leaf;
 	int64_t db_id; /* 0 until saved */
 	size_t ntok;
-	char **tok; /* template tokens, owned */
+	char **tok;     /* template tokens, owned */
+	uint16_t *tlen; /* their lengths */
 	char *sample;
 	int64_t first_seen, last_seen;
 	uint64_t total_unsaved;
@@ -57,7 +58,8 @@ struct drain {
 	struct list_head lru, dirty;
 	size_t nclusters;
 	int64_t last_prune_minute;
-	char keybuf[2 * TOKEN_MAX + 32];
+	char keybuf[TOKEN_MAX + 8];
+	size_t keylen;
 	char scratch[DRAIN_MAX_TOKENS][TOKEN_MAX];
 };
 
@@ -166,6 +168,14 @@ static int classify(const char *p, size_t n)
 	return -1;
 }
 
+static bool memchr_digit(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_digit(p[i]))
+			return true;
+	return false;
+}
+
 /* The token as the template sees it: a placeholder for variables, else itself; for
  * key=value, the key is kept and the value masked. scratch holds composed tokens. */
 static struct tok mask(struct tok t, char *scratch)
@@ -188,6 +198,20 @@ static struct tok mask(struct tok t, char *scratch)
 		if (k >= 0) {
 			t.p = names[k];
 			t.n = strlen(names[k]);
+		} else if (memchr_digit(t.p, t.n)) {
+			/* a word with numbers inside ({"time":"2026-11-24T02:46:01Z",...): each
+			 * run of digits becomes '#', so the rest of the word still counts */
+			size_t o = 0;
+			for (size_t i = 0; i < t.n && o < TOKEN_MAX - 1; i++) {
+				if (is_digit(t.p[i])) {
+					if (!o || scratch[o - 1] != '#')
+						scratch[o++] = '#';
+				} else {
+					scratch[o++] = t.p[i];
+				}
+			}
+			t.p = scratch;
+			t.n = o;
 		}
 	}
 	if (t.n > TOKEN_MAX)
@@ -216,18 +240,30 @@ static size_t tokenize(struct drain *dr, const char *line, size_t len, struct to
 	return n;
 }
 
-static bool tok_eq(const char *t, struct tok x)
+static bool tok_eq(const struct cluster *c, size_t i, struct tok x)
 {
-	return strlen(t) == x.n && memcmp(t, x.p, x.n) == 0;
+	return c->tlen[i] == x.n && memcmp(c->tok[i], x.p, x.n) == 0;
 }
 
+static bool tok_wild(const struct cluster *c, size_t i)
+{
+	return c->tlen[i] == 3 && memcmp(c->tok[i], WILD, 3) == 0;
+}
+
+/* The leaf of a line: its token count and first token ("7\x1fERROR"). Sets dr->keylen. */
 static const char *leaf_key(struct drain *dr, const struct tok *t, size_t n)
 {
-	int w = snprintf(dr->keybuf, sizeof(dr->keybuf), "%zu", n);
+	size_t w = 0;
 
-	for (size_t i = 0; i < 1 && i < n; i++)
-		w += snprintf(dr->keybuf + w, sizeof(dr->keybuf) - (size_t)w, "\x1f%.*s",
-		              (int)t[i].n, t[i].p);
+	dr->keybuf[w++] = (char)('0' + n / 10);
+	dr->keybuf[w++] = (char)('0' + n % 10);
+	if (n) {
+		dr->keybuf[w++] = '\x1f';
+		memcpy(dr->keybuf + w, t[0].p, t[0].n);
+		w += t[0].n;
+	}
+	dr->keybuf[w] = '\0';
+	dr->keylen = w;
 	return dr->keybuf;
 }
 
@@ -247,6 +283,7 @@ static void cluster_free(struct cluster *c)
 	for (size_t i = 0; i < c->ntok; i++)
 		free(c->tok[i]);
 	free(c->tok);
+	free(c->tlen);
 	free(c->sample);
 	free(c->pend);
 	free(c);
@@ -321,8 +358,11 @@ static struct cluster *cluster_new(struct drain *dr, struct leaf *l, const struc
 	c = xcalloc(1, sizeof(*c));
 	c->ntok = n;
 	c->tok = xcalloc(n ? n : 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
+	c->tlen = xcalloc(n ? n : 1, sizeof(uint16_t));
+	for (size_t i = 0; i < n; i++) {
 		c->tok[i] = xstrndup(t[i].p, t[i].n);
+		c->tlen[i] = (uint16_t)t[i].n;
+	}
 	c->leaf = l;
 	c->tmpl_dirty = true;
 	ALLOC_GROW(l->c, l->n + 1, l->a);
@@ -343,7 +383,7 @@ static struct cluster *match(struct drain *dr, struct leaf *l, const struct tok 
 		size_t eq = 0;
 		double sim;
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(c->tok[i], WILD) == 0 || tok_eq(c->tok[i], t[i]))
+			if (tok_wild(c, i) || tok_eq(c, i, t[i]))
 				eq++;
 		sim = n ? (double)eq / (double)n : 1.0;
 		if (sim > best_sim) {
@@ -389,16 +429,17 @@ void drain_add(struct drain *dr, const char *line, size_t len, int64_t ts)
 	struct cluster *c;
 	double sim;
 
-	HASH_FIND(hh, dr->leaves, leaf_key(dr, t, n), strlen(dr->keybuf), l);
+	HASH_FIND(hh, dr->leaves, leaf_key(dr, t, n), dr->keylen, l);
 	c = match(dr, l, t, n, &sim);
 	if (!c || sim < dr->o.sim_threshold) {
 		c = cluster_new(dr, l, t, n);
 		c->sample = xstrndup(line, MIN(len, SAMPLE_MAX));
 	} else {
 		for (size_t i = 0; i < n; i++)
-			if (strcmp(c->tok[i], WILD) != 0 && !tok_eq(c->tok[i], t[i])) {
+			if (!tok_wild(c, i) && !tok_eq(c, i, t[i])) {
 				free(c->tok[i]);
 				c->tok[i] = xstrdup(WILD);
+				c->tlen[i] = 3;
 				c->tmpl_dirty = true;
 			}
 	}
@@ -424,7 +465,7 @@ const char *drain_template_of(struct drain *dr, const char *line, size_t len, ch
 	struct buf b = BUF_INIT(outsz ? outsz - 1 : 0);
 
 	out[0] = '\0';
-	HASH_FIND(hh, dr->leaves, leaf_key(dr, t, n), strlen(dr->keybuf), l);
+	HASH_FIND(hh, dr->leaves, leaf_key(dr, t, n), dr->keylen, l);
 	c = match(dr, l, t, n, &sim);
 	if (c && sim >= dr->o.sim_threshold) {
 		join(c, &b);

@@ -146,25 +146,45 @@ static const char *level_of_word(const char *w, size_t n, bool any_case)
 	return NULL;
 }
 
-/* The level a line shows: level=X / "level":"X" / severity=X anywhere near the start, or
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The value after a level key at p ("=error", "\":\"warn", "\": \"info"). */
+static const char *level_after_key(const char *p, const char *end)
+{
+	const char *v = p, *e;
+
+	if (v < end && *v == '"')
+		v++;
+	if (v < end && (*v == '=' || *v == ':'))
+		v++;
+	else
+		return NULL;
+	while (v < end && (*v == ' ' || *v == '"'))
+		v++;
+	for (e = v; e < end && is_alpha(*e); e++)
+		;
+	return level_of_word(v, (size_t)(e - v), true);
+}
+
+/* The level a line shows: level=X / "level":"X" / lvl=X / severity=X near its start, or
  * an upper-case level word (ERROR, [WARN]) in its first 160 bytes. NULL if none. */
 static const char *detect_level(const char *line, size_t len)
 {
-	static const char *const keys[] = { "level=", "\"level\":\"", "\"level\": \"",
-		                            "lvl=",   "severity=",    "\"severity\":\"" };
+	static const struct {
+		const char *key;
+		size_t n;
+	} keys[] = { { "level", 5 }, { "lvl", 3 }, { "severity", 8 } };
 	size_t n = MIN(len, 160);
+	const char *end = line + len;
 
+	/* a key counts only at a word start and followed by = or ": (level_after_key) */
 	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-		const char *p = memmem(line, n, keys[k], strlen(keys[k]));
-		if (p) {
-			const char *v = p + strlen(keys[k]), *e = v;
-			const char *lv;
-			if (v < line + len && *v == '"')
-				e = ++v;
-			while (e < line + len &&
-			       ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z')))
-				e++;
-			lv = level_of_word(v, (size_t)(e - v), true);
+		const char *p = memmem(line, n, keys[k].key, keys[k].n);
+		if (p && (p == line || !is_alpha(p[-1]))) {
+			const char *lv = level_after_key(p + keys[k].n, end);
 			if (lv)
 				return lv;
 		}
@@ -173,9 +193,8 @@ static const char *detect_level(const char *line, size_t len)
 		size_t s = i;
 		while (i < n && line[i] >= 'A' && line[i] <= 'Z')
 			i++;
-		if (i > s &&
-		    (s == 0 || !((line[s - 1] | 0x20) >= 'a' && (line[s - 1] | 0x20) <= 'z')) &&
-		    (i == len || !((line[i] | 0x20) >= 'a' && (line[i] | 0x20) <= 'z'))) {
+		if (i - s >= 3 && i - s <= 8 && (s == 0 || !is_alpha(line[s - 1])) &&
+		    (i == len || !is_alpha(line[i]))) {
 			const char *lv = level_of_word(line + s, i - s, false);
 			if (lv)
 				return lv;
@@ -203,7 +222,8 @@ static int stream_for(struct logs *l, bool journal, const char *name, const char
 	int r;
 
 	buf_reset(&l->key);
-	if (buf_addf(&l->key, "%c%s%c%s", journal ? 'j' : 'f', name, 0, level ? level : "") < 0)
+	if (buf_addc(&l->key, journal ? 'j' : 'f') < 0 || buf_adds(&l->key, name) < 0 ||
+	    buf_addc(&l->key, '\0') < 0 || buf_adds(&l->key, level ? level : "") < 0)
 		return diag_set(l->d, -E2BIG, "stream name too long");
 	HASH_FIND(hh, l->streams, l->key.data, l->key.len, k);
 	if (k) {
@@ -247,6 +267,59 @@ static int ingest(struct logs *l, int64_t ts, uint32_t stream, const char *line,
 	return 0;
 }
 
+static int digits(const char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.fff]Z without strptime/timegm: this runs for every line. Other
+ * forms (offsets) go to clock_parse_time(). */
+static int fast_rfc3339(const char *s, size_t n, int64_t *ret)
+{
+	int y, mo, d, h, mi, sec, ms = 0;
+	size_t i = 19;
+	int64_t days;
+	unsigned yy, era, yoe, doy, doe;
+
+	if (n < 20 || s[13] != ':' || s[16] != ':')
+		return -EINVAL;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
+		return -EINVAL;
+	if (s[i] == '.') {
+		int nd = 0;
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++)
+			if (nd < 3)
+				ms = ms * 10 + (s[i] - '0');
+		for (; nd < 3; nd++)
+			ms *= 10;
+	}
+	if (i + 1 != n || (s[i] != 'Z' && s[i] != 'z'))
+		return -EINVAL;
+	/* days from civil (H. Hinnant) */
+	yy = (unsigned)(y - (mo <= 2));
+	era = yy / 400;
+	yoe = yy - era * 400;
+	doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = (int64_t)era * 146097 + (int64_t)doe - 719468;
+	*ret = ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + ms;
+	return 0;
+}
+
 /* A line that starts with an RFC 3339 time ("2026-11-24T02:46:01.123Z", optionally in
  * brackets) is filed at that time, so lines read late (after a restart, from a rotated
  * file) still land where they happened; anything else, or a time outside the retention
@@ -269,8 +342,9 @@ static int64_t line_time(const struct logs *l, const char *line, size_t len)
 		n++;
 	memcpy(tok, line, n);
 	tok[n] = '\0';
-	if (clock_parse_time(tok, &t) < 0 || t > l->now + 60000 ||
-	    (l->retention_ms > 0 && t < l->now - l->retention_ms))
+	if (fast_rfc3339(tok, n, &t) < 0 && clock_parse_time(tok, &t) < 0)
+		return l->now;
+	if (t > l->now + 60000 || (l->retention_ms > 0 && t < l->now - l->retention_ms))
 		return l->now;
 	return t;
 }
