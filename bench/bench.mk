@@ -7,6 +7,7 @@ $(B)/.deps-bench-0:
 
 # Drivers that exercise one module directly (no hidden commands in the shipped binary).
 BENCH_BINS += $(B)/tsdb_bench
+BENCH_BINS += $(B)/logs_bench # bench/logs.sh
 
 bench: all $(BENCH_STAMP) $(BENCH_BINS)
 	$(Q)sh bench/run $(BENCH)
@@ -16,7 +17,6 @@ $(B)/tsdb_bench: bench/tsdb_bench.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STA
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)
 
 # bench/logs.sh: synthetic log, the log pipeline on one core, baselines measured alike.
-BENCH_BINS += $(B)/logs_bench
 $(B)/logs_bench: bench/logs_bench.c $(B)/libedge.a $(B)/libshared.a | $(DEPS_STAMP)
 	$(E) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libedge.a $(B)/libshared.a $(DEPLIBS)
