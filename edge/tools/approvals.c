@@ -268,9 +268,9 @@ static int decide_locked(struct approvals *a, const struct approval *ap, const c
 	bool again = false;
 	int r;
 
-	if (strcmp(ap->status, "pending") != 0)
+	if (!ap->status || strcmp(ap->status, "pending") != 0)
 		return diag_set(d, -EALREADY, "approval '%s' is no longer pending (%s)", ap->id,
-		                ap->status);
+		                ap->status ? ap->status : "unknown");
 	if (now_ms > ap->expires_ms) {
 		char when[40];
 		clock_format_rfc3339(when, sizeof(when), ap->expires_ms);

@@ -297,7 +297,7 @@ static int run_approved(struct gate *g, const char *id, cJSON **ret_result, stru
 		r = diag_set(d, -ENOENT, "tool '%s' no longer exists", ap.tool);
 	if (r == 0)
 		r = parse_args(ap.args, &args, d);
-	if (r == 0)
+	if (r == 0 && t)
 		r = schema_validate_text(t->args_schema, args, "args", d);
 	if (r == 0)
 		r = gate_role_classes(g->conf, ap.role, &mask, d);
@@ -305,7 +305,7 @@ static int run_approved(struct gate *g, const char *id, cJSON **ret_result, stru
 		r = diag_set(d, -EPERM,
 		             "role '%s' of the requester may no longer call dangerous tools",
 		             ap.role);
-	if (r == 0) {
+	if (r == 0 && t) {
 		ctx_init(g, &ctx, ap.role, ap.requested_by, ap.id);
 		ctx.proposed_ms = ap.created_ms;
 		res = execute(g, t, TOOL_DANGEROUS, args, &ctx);

@@ -46,7 +46,7 @@ void gate_set_timeline(struct gate *g, tool_timeline_fn *fn, void *udata);
  * negative errno with d set when the call was refused before anything happened:
  * -ENOENT unknown tool, -EINVAL bad arguments or unknown role, -EPERM role may not call the
  * class, -EIO approvals storage. */
-int gate_call(struct gate *g, const char *tool, const char *args_json,
+int gate_call(struct gate *g, const char *name, const char *args_json,
               const struct gate_caller *who, cJSON **ret_result, struct diag *d);
 
 /* A human decision on a proposal. Approving the last needed time runs the call here, with

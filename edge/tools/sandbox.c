@@ -445,7 +445,7 @@ static int wait_supervisor(pid_t sup, const struct sandbox_opts *o, int64_t star
 			kill(-sup, SIGKILL);
 		}
 		{
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			struct timespec ts = { 0, 5000000L };
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -524,9 +524,10 @@ static int run_common(struct plan *p, struct sandbox_result *ret, struct diag *d
 		r = build_filter(&filter);
 		if (r < 0)
 			return diag_set(d, r, "cannot build the seccomp filter: %s", strerror(-r));
-		p->filter = &filter;
+		p->filter = &filter; /* cppcheck-suppress autoVariables ; cleared below */
 	}
 	r = run_plan(p, ret, d);
+	p->filter = NULL;
 	free(filter.filter);
 	return r;
 }

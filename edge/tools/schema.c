@@ -59,8 +59,8 @@ static bool is_count(const cJSON *v)
 }
 
 /* Recursion is bounded by ONGRID_SCHEMA_MAX_DEPTH. */
-static int check_node(const cJSON *s, const char *where, int depth, /* NOLINT(misc-no-recursion) */
-                      struct diag *d)
+/* NOLINTNEXTLINE(misc-no-recursion) */
+static int check_node(const cJSON *s, const char *where, int depth, struct diag *d)
 {
 	char sub[ONGRID_DIAG_MAX];
 	const cJSON *k;
@@ -141,7 +141,7 @@ static int check_node(const cJSON *s, const char *where, int depth, /* NOLINT(mi
 				                "%s.%s: expected a non-negative integer", where,
 				                k->string);
 		} else if (strcmp(k->string, "pattern") == 0) {
-			pcre2_code *re;
+			pcre2_code *re = NULL;
 			if (!cJSON_IsString(k))
 				return diag_set(d, -EINVAL, "%s.pattern: expected a string", where);
 			r = compile(k->valuestring, &re, d, where);
@@ -243,7 +243,7 @@ static int check_pattern(const char *pattern, const char *v, const char *where, 
 {
 	pcre2_match_context *mc = NULL;
 	pcre2_match_data *md = NULL;
-	pcre2_code *re;
+	pcre2_code *re = NULL;
 	int r = compile(pattern, &re, d, where), rc;
 
 	if (r < 0)
@@ -295,9 +295,8 @@ static int check_enum(const cJSON *e, const cJSON *v, const char *where, struct 
 }
 
 /* Recursion is bounded by ONGRID_SCHEMA_MAX_DEPTH. */
-static int validate(const cJSON *s, const cJSON *v,
-                    const char *where, /* NOLINT(misc-no-recursion) */
-                    int depth, struct diag *d)
+/* NOLINTNEXTLINE(misc-no-recursion) */
+static int validate(const cJSON *s, const cJSON *v, const char *where, int depth, struct diag *d)
 {
 	const cJSON *k;
 	char sub[ONGRID_DIAG_MAX];

@@ -148,7 +148,7 @@ static int kill_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 				gone = true;
 				break;
 			}
-			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			struct timespec ts = { 0, 20000000L };
 			nanosleep(&ts, NULL);
 		}
 	}
