@@ -8,6 +8,7 @@ int relay_modules_start(struct relay *r, const struct relay_conf *conf, struct d
 		inbox_start,
 		topo_start,
 		xcall_start,
+		llm_service_start,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(starts); i++) {

@@ -19,5 +19,7 @@ int inbox_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 int topo_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 /* relay/xcall.c: "edge.call", a tool call on another edge. */
 int xcall_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
+/* relay/llm/service.c: "llm.request", LLM calls through the router (docs/llm.md). */
+int llm_service_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 
 #endif

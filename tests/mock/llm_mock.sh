@@ -30,10 +30,10 @@ llm_mock_count() {
 	json_get "$1" "len([r for r in d if r['provider'] == '$2'])"
 }
 
-# llm_conf [EXTRA]: relay.conf with four providers on the mock and four routes; EXTRA is
+# llm_conf [EXTRA]: relay.conf (or $LLM_CONF_FILE) with four providers on the mock and four routes; EXTRA is
 # pasted inside the llm group (llm.retries, budgets, proxy...).
 llm_conf() {
-	cat >relay.conf <<CONF
+	cat >"${LLM_CONF_FILE:-relay.conf}" <<CONF
 data_dir = "$TRASH/data";
 llm = {
   $1
