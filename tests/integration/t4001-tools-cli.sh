@@ -18,6 +18,16 @@ test_expect_success 'tools --json carries classes and schemas' '
 	test "$(json_get out "[t[\"args_schema\"][\"required\"][0] for t in d if t[\"name\"]==\"bash\"][0]")" = command
 '
 
+test_expect_success 'docs/tools.md lists every tool with its class' '
+	"$EDGE" tools --json >out &&
+	"$PY" -c "import json,sys; [print(t[\"name\"], t[\"class\"]) for t in json.load(open(\"out\"))]" >tools &&
+	missing=0 &&
+	while read -r name class; do
+		grep -q "^| \`$name\` | $class" "$SRC/docs/tools.md" || { echo "missing: $name"; missing=1; }
+	done <tools &&
+	test $(wc -l <tools) -ge 4 && test $missing = 0
+'
+
 test_expect_success 'an unknown tool exits 2 and names it' '
 	test_expect_code 2 "$EDGE" tool frobnicate "{}" 2>err &&
 	grep -q "unknown tool .frobnicate." err
