@@ -498,6 +498,7 @@ static int load_dir(struct tsdb *db, struct diag *d)
 	char **names = NULL;
 	size_t n = 0, alloc = 0;
 	struct dirent *e;
+	uint64_t seq;
 
 	if (!dh)
 		return diag_set(d, -errno, "cannot open '%s': %s", db->dir, strerror(errno));
@@ -512,6 +513,10 @@ static int load_dir(struct tsdb *db, struct diag *d)
 		}
 		if (len < 5 || strcmp(e->d_name + len - 4, ".seg") != 0)
 			continue;
+		/* never reuse the number of a file that exists, even one too damaged to load */
+		seq = strtoull(e->d_name, NULL, 16);
+		if (seq >= db->next_seq && seq < UINT64_MAX)
+			db->next_seq = seq + 1;
 		if (n == ONGRID_TSDB_MAX_FILES) {
 			log_warn("'%s' holds more than %d time-series files, ignoring the rest",
 			         db->dir, ONGRID_TSDB_MAX_FILES);

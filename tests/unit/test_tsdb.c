@@ -420,6 +420,7 @@ static void torn_and_corrupt_files_are_reported_and_skipped(void **state)
 	uint64_t a = series2(db, "good", NULL, NULL);
 	char seg[512], bad[600];
 	struct tsdb_stats st;
+	int64_t last = 0;
 	FILE *f;
 
 	(void)state;
@@ -458,14 +459,28 @@ static void torn_and_corrupt_files_are_reported_and_skipped(void **state)
 	assert_int_equal(st.damaged_files, 5);
 	assert_int_equal(st.files, 1);
 	assert_int_equal(query_count(db, "good", INT64_MIN, INT64_MAX, 2, NULL, NULL), 100);
+	/* a new file never takes the name (sequence number) of a damaged one */
+	a = series2(db, "good", NULL, NULL);
+	assert_int_equal(tsdb_append(db, a, T0 + 100 * 1000, value_at(2, T0 + 100 * 1000)), 0);
+	flush_ok(db);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.files, 2);
 	tsdb_close(db);
 	assert_int_equal(access(bad, F_OK), -1); /* the tmp file was cleaned up */
+	db = open_store(dir, true, 0, 0);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.damaged_files, 5);
+	assert_int_equal(st.files, 2);
+	tsdb_close(db);
+	snprintf(bad, sizeof(bad), "%s/00000000000000f5.seg", dir); /* after the damaged f4 */
+	assert_int_equal(access(bad, F_OK), 0);
 
 	/* a damaged record (data, not index): the file loads, the series' data there is
 	 * skipped, and nothing wrong is returned */
 	flip_byte(seg, 100);
 	db = open_store(dir, true, 0, 0);
-	assert_int_equal(query_count(db, "good", INT64_MIN, INT64_MAX, 2, NULL, NULL), 0);
+	assert_int_equal(query_count(db, "good", INT64_MIN, INT64_MAX, 2, NULL, &last), 1);
+	assert_int_equal(last, T0 + 100 * 1000);
 	tsdb_close(db);
 }
 
