@@ -132,7 +132,7 @@ static void h_tool_run(struct tunnel_call *call, const cJSON *p, void *udata)
 		tunnel_reply_error(call, -EINVAL, "%s", d.code ? d.msg : "tool.run.tool: missing");
 		return;
 	}
-	if (json_get_string(p, "max_class", &max, "tool.run", &d) < 0) {
+	if (json_get_string(p, "max_class", &max, "tool.run", &d) == -EINVAL) {
 		tunnel_reply_error(call, -EINVAL, "%s", d.msg);
 		return;
 	}

@@ -65,10 +65,12 @@ static void on_deliver(struct relay_call *call, const cJSON *p, void *udata)
 	int rc;
 
 	str_copy(edge, relay_call_edge(call), sizeof(edge));
-	if (!p || json_get_string(p, "msg_id", &msg_id, "outbox.deliver", &d) < 0 ||
-	    json_get_string(p, "kind", &kind, "outbox.deliver", &d) < 0 ||
-	    json_get_int(p, "created_ms", &created, "outbox.deliver", &d) < 0) {
-		relay_reply_error(call, -EINVAL, "%s", d.msg);
+	/* -ENOENT (absent) leaves the value unset; the checks below name what is missing. */
+	if (!p || json_get_string(p, "msg_id", &msg_id, "outbox.deliver", &d) == -EINVAL ||
+	    json_get_string(p, "kind", &kind, "outbox.deliver", &d) == -EINVAL ||
+	    json_get_int(p, "created_ms", &created, "outbox.deliver", &d) == -EINVAL) {
+		relay_reply_error(call, -EINVAL, "%s",
+		                  d.code ? d.msg : "outbox.deliver: no payload");
 		return;
 	}
 	if (!msg_id || !proto_valid_id(msg_id)) {

@@ -627,8 +627,8 @@ static void on_expand(struct relay_call *call, const cJSON *p, void *udata)
 	int r;
 
 	if (!p || json_get_string(p, "node", &q, "topology.expand", &d) < 0 || !q ||
-	    strlen(q) > 128 || json_get_int(p, "hops", &hops, "topology.expand", &d) < 0 ||
-	    json_get_string(p, "direction", &dir_s, "topology.expand", &d) < 0) {
+	    strlen(q) > 128 || json_get_int(p, "hops", &hops, "topology.expand", &d) == -EINVAL ||
+	    json_get_string(p, "direction", &dir_s, "topology.expand", &d) == -EINVAL) {
 		relay_reply_error(call, -EINVAL, "%s",
 		                  d.code ? d.msg : "topology.expand.node: 1-128 characters");
 		return;

@@ -10,6 +10,13 @@
 #   edgepy ARGS                    tests/mock/edgeclient.py (an independent edge)
 
 relay_setup() {
+	# Private copies: these tests restart daemons many times, and a rebuild of build/
+	# meanwhile must not swap the binary under a running test.
+	mkdir -p "$TRASH/bin"
+	cp "$RELAY" "$EDGE" "$TRASH/bin/" || return 1
+	RELAY=$TRASH/bin/ongrid-relay
+	EDGE=$TRASH/bin/ongrid-edge
+	export RELAY EDGE
 	PORT=$(free_port)
 	RHOST=${1:-127.0.0.1}
 	URL="wss://$RHOST:$PORT/"
