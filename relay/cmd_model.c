@@ -84,7 +84,9 @@ static int model_list(const struct relay_conf *c, struct llm_router *router, boo
 		json_add_str(o, "key", key_state(p));
 		for (size_t j = 0; j < p->nmodels; j++) {
 			cJSON *mo = json_obj(), *dgs = json_arr();
-			const struct llm_provider *prov = llm_provider_find(p->kind);
+			const char *kind =
+			        strcmp(p->kind, "auto") ? p->kind : llm_kind_detect(p->base_url);
+			const struct llm_provider *prov = llm_provider_find(kind);
 			char base[512];
 			enum llm_vendor v = !strcmp(p->kind, "openai")
 			                            ? LLM_VENDOR_OPENAI

@@ -105,7 +105,8 @@ static const struct conf_key keys[] = {
 /* Shapes the key table cannot express, parsed by relay/llm/llm_conf.c. */
 static const struct conf_section sections[] = {
 	{ "llm.providers", "list of groups",
-	  "LLM providers: ( { name; kind = anthropic|openai|openai-compatible|gemini; base_url; "
+	  "LLM providers: ( { name; kind = anthropic|openai|openai-compatible|gemini|auto; "
+	  "base_url; "
 	  "api_key or api_key_env; vendor; models = ( \"id\" or { name; input_per_mtok; "
 	  "output_per_mtok; } ) } ). See docs/llm.md.",
 	  offsetof(struct relay_conf, llm.providers), llm_providers_parse, llm_providers_release,

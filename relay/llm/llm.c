@@ -31,6 +31,7 @@ static const char *const downgrade_names[LLM_DG_COUNT] = {
 	"send reasoning_content back",
 	"temperature only 1",
 	"drop max_tokens",
+	"toggle /v1 in the base URL",
 };
 
 const char *llm_role_name(enum llm_role role)
@@ -102,6 +103,16 @@ const struct llm_provider *llm_provider_find(const char *kind)
 	if (strcmp(kind, "gemini") == 0)
 		return &gemini_provider;
 	return NULL;
+}
+
+const char *llm_kind_detect(const char *base_url)
+{
+	if (strstr(base_url, "anthropic"))
+		return "anthropic";
+	if (strstr(base_url, "generativelanguage") || strstr(base_url, "/v1beta") ||
+	    strstr(base_url, "gemini"))
+		return "gemini";
+	return "openai-compatible";
 }
 
 bool llm_status_retryable(long status)

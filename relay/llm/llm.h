@@ -135,8 +135,9 @@ enum {
 	LLM_DG_SEND_REASONING = 1u << 7,   /* send reasoning_content back on tool-call turns */
 	LLM_DG_TEMPERATURE_ONE = 1u << 8,  /* only temperature 1 (Kimi thinking models) */
 	LLM_DG_NO_MAX_TOKENS = 1u << 9,    /* neither name is accepted */
+	LLM_DG_PATH_V1 = 1u << 10,         /* the base URL wants /v1 added (or removed) */
 };
-#define LLM_DG_COUNT 10
+#define LLM_DG_COUNT 11
 /* "max_tokens->max_completion_tokens", "no temperature", …: for logs and `model list`. */
 const char *llm_downgrade_name(unsigned bit);
 
@@ -248,6 +249,10 @@ extern const struct llm_provider anthropic_provider, openai_provider, gemini_pro
 
 /* Look a provider up by config kind ("openai-compatible" is openai_provider). */
 const struct llm_provider *llm_provider_find(const char *kind);
+/* kind "auto": the wire format a base URL most likely speaks, for gateways and relays
+ * that front a provider: ".../anthropic", "anthropic" in the host -> "anthropic";
+ * "generativelanguage", "/v1beta" -> "gemini"; anything else -> "openai-compatible". */
+const char *llm_kind_detect(const char *base_url);
 
 /* Shared by the translators: the retryable statuses of the SDKs' policy
  * (408, 409, 429, >= 500, 529). */

@@ -166,17 +166,16 @@ static int parse_provider(config_setting_t *g, struct llm_provider_conf *p, cons
 		return r;
 	if (!p->name || !valid_name(p->name))
 		return where(d, file, g, "%s.name: expected a name of a-z 0-9 _ - .%s", what, "");
-	if (!p->kind || !llm_provider_find(p->kind))
-		return where(d, file, g,
-		             "llm.providers.%s.kind: expected anthropic, openai, openai-compatible "
-		             "or gemini, got '%s'",
-		             p->name, p->kind ? p->kind : "");
+	if (!p->kind || (!llm_provider_find(p->kind) && strcmp(p->kind, "auto") != 0))
+		return where(
+		        d, file, g,
+		        "llm.providers.%s.kind: expected anthropic, openai, openai-compatible, "
+		        "gemini or auto, got '%s'",
+		        p->name, p->kind ? p->kind : "");
 	if (!p->base_url) {
-		if (!strcmp(p->kind, "openai-compatible"))
-			return where(d, file, g,
-			             "llm.providers.%s.base_url: required for kind "
-			             "openai-compatible%s",
-			             p->name, "");
+		if (!strcmp(p->kind, "openai-compatible") || !strcmp(p->kind, "auto"))
+			return where(d, file, g, "llm.providers.%s.base_url: required for kind %s",
+			             p->name, p->kind);
 		p->base_url =
 		        xstrdup(!strcmp(p->kind, "openai")      ? "https://api.openai.com/v1"
 		                : !strcmp(p->kind, "anthropic") ? "https://api.anthropic.com"

@@ -417,6 +417,13 @@ static void openai_classify(long status, const char *body, size_t len, unsigned 
 	}
 	if (status == 401 || status == 402 || status == 403 || status == 404)
 		ret->fatal_for_route = true;
+	/* A 404 that is not about the model: the base URL probably lacks (or has one too
+	 * many) /v1, as when a gateway fronts the server. Try the other form once. */
+	if (status == 404 && !(cur & LLM_DG_PATH_V1) && !wire_has(msg, "model") &&
+	    !(code && wire_has(code, "model"))) {
+		ret->fatal_for_route = false;
+		ret->downgrade = LLM_DG_PATH_V1;
+	}
 	if ((status == 400 || status == 422) && !ret->fatal_for_route) {
 		/* No native tools on this endpoint: we do not emulate them (yet), so the route
 		 * cannot serve a tool-using call; another route may. */

@@ -264,11 +264,11 @@ static void resolve_target(const struct llm_conf *conf, const char *spec, struct
 		snprintf(t->skip, sizeof(t->skip), "provider '%s' is not in llm.providers", prov);
 		return;
 	}
-	t->kind = xstrdup(pc->kind);
-	t->prov = llm_provider_find(pc->kind);
+	t->kind = xstrdup(strcmp(pc->kind, "auto") ? pc->kind : llm_kind_detect(pc->base_url));
+	t->prov = llm_provider_find(t->kind);
 	if (pc->vendor)
 		(void)llm_vendor_parse(pc->vendor, &t->vendor);
-	else if (!strcmp(pc->kind, "openai"))
+	else if (!strcmp(t->kind, "openai"))
 		t->vendor = LLM_VENDOR_OPENAI;
 	else
 		t->vendor = llm_vendor_guess(pc->base_url);
@@ -400,12 +400,21 @@ static int start_transfer(struct llm_call *c, struct diag *d)
 		.vendor = t->vendor,
 		.default_max_tokens = r->conf->max_tokens,
 	};
+	char base[sizeof(t->base) + 4];
 	int rc;
 
 	attempt_release(c);
 	if (c->attempt == 0 && c->dg_steps == 0)
 		(void)llm_acct_downgrades_get(r->acct, t->base, t->model, &c->dg);
 	ep.downgrades = c->dg;
+	if (c->dg & LLM_DG_PATH_V1) {
+		size_t n = strlen(t->base);
+		if (n >= 3 && !strcmp(t->base + n - 3, "/v1"))
+			snprintf(base, sizeof(base), "%.*s", (int)(n - 3), t->base);
+		else
+			snprintf(base, sizeof(base), "%.500s/v1", t->base);
+		ep.base_url = base;
+	}
 	rc = t->prov->build(&ep, c->req, &c->http, d);
 	if (rc < 0)
 		return rc;

@@ -136,7 +136,41 @@ test_expect_success 'config errors name file, line and the setting' '
 	llm = { providers = ( { name = "a"; kind = "grok"; base_url = "http://x"; } ); };
 	CONF
 	test_expect_code 2 "$RELAY" config -c bad4.conf --check 2>err &&
-	grep -q "llm.providers.a.kind: expected anthropic, openai, openai-compatible or gemini, got .grok." err
+	grep -q "llm.providers.a.kind: expected anthropic, openai, openai-compatible, gemini or auto, got .grok." err
+'
+
+test_expect_success PYTHON3 'kind auto: the wire format of a gateway is told by its URL' '
+	cat >auto.conf <<-CONF &&
+	data_dir = "$TRASH/data";
+	llm = {
+	  providers = (
+	    { name = "gw-a"; kind = "auto"; base_url = "$MOCK_URL/anthropic"; api_key = "k"; },
+	    { name = "gw-g"; kind = "auto"; base_url = "$MOCK_URL/v1beta"; api_key = "k"; },
+	    { name = "gw-o"; kind = "auto"; base_url = "$MOCK_URL/gw"; }
+	  );
+	  routes = { a = [ "gw-a/claude-x" ]; g = [ "gw-g/gemini-x" ]; o = [ "gw-o/m" ]; };
+	};
+	CONF
+	llm_mock_script "{\"rules\":[]}" &&
+	"$RELAY" llm ask -c auto.conf -p a x >/dev/null &&
+	"$RELAY" llm ask -c auto.conf -p g x >/dev/null &&
+	llm_mock_requests req &&
+	test "$(json_get req .0.path)" = /anthropic/v1/messages &&
+	test "$(json_get req .1.path)" = "/v1beta/models/gemini-x:streamGenerateContent?alt=sse"
+'
+
+test_expect_success PYTHON3 'a base URL missing its /v1 is found on a 404, and remembered' '
+	llm_mock_script "{\"prefix\":\"/gw/v1\",\"rules\":[]}" &&
+	"$RELAY" llm ask -c auto.conf -p o x >out 2>err &&
+	echo ok >expect && test_cmp expect out &&
+	llm_mock_requests req &&
+	test "$(json_get req .0.path)" = /gw/chat/completions &&
+	test "$(json_get req .1.path)" = /gw/v1/chat/completions &&
+	grep -q "toggle /v1 in the base URL" err &&
+	llm_mock_script "{\"prefix\":\"/gw/v1\",\"rules\":[]}" &&
+	"$RELAY" llm ask -c auto.conf -p o x >out 2>err &&
+	llm_mock_requests req && test "$(json_get req "len(d)")" = 1 &&
+	test "$(json_get req .0.path)" = /gw/v1/chat/completions
 '
 
 test_expect_success PYTHON3 'config prints providers without their keys' '

@@ -14,7 +14,8 @@ relay's C code, so a misreading on one side cannot agree with itself.
 
 Usage: llm_mock.py --port-file FILE [--script FILE] [--log FILE]
 
-The script is JSON: {"rules": [RULE, ...]}. A request uses the first rule whose
+The script is JSON: {"rules": [RULE, ...], "prefix": "/gw/v1"}. With "prefix", API paths
+outside it get a 404 "Unknown path" (a gateway mounted under a path). A request uses the first rule whose
 "provider" ("openai" | "anthropic" | "gemini") and "model" (exact, or absent = any)
 match. A rule holds
   "steps": [STEP, ...]   consumed one per request; the last one repeats
@@ -465,6 +466,15 @@ class Handler(BaseHTTPRequestHandler):
                                            "param": None, "code": None}})
             return
         path = self.path.split("?")[0]
+        prefix = STATE["script"].get("prefix")
+        if prefix and not path.startswith(prefix + "/"):
+            with LOCK:
+                STATE["requests"].append({"provider": None, "model": None, "path": self.path,
+                                          "headers": {}, "body": body, "time": time.time()})
+            self.send_json(404, {"error": {"message": "Unknown path %s" % path,
+                                           "type": "invalid_request_error", "param": None,
+                                           "code": "unknown_url"}})
+            return
         if path.endswith("/chat/completions"):
             provider, model = "openai", body.get("model")
         elif path.endswith("/v1/messages"):

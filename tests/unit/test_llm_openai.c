@@ -403,6 +403,35 @@ static void classify_maps_errors_to_actions(void **state)
 	assert_string_equal(e.msg, "llama3 does not support tools");
 }
 
+static void a_404_not_about_the_model_suggests_the_other_v1_form(void **state)
+{
+	struct llm_error e;
+
+	(void)state;
+	classify(404, "{\"error\":{\"message\":\"Unknown path /gw/chat/completions\"}}", 0,
+	         LLM_VENDOR_GENERIC, &e);
+	assert_int_equal(e.downgrade, LLM_DG_PATH_V1);
+	assert_false(e.fatal_for_route);
+	classify(404, "{\"error\":{\"message\":\"Unknown path\"}}", LLM_DG_PATH_V1,
+	         LLM_VENDOR_GENERIC, &e);
+	assert_int_equal(e.downgrade, 0);
+	assert_true(e.fatal_for_route);
+	classify(404,
+	         "{\"error\":{\"message\":\"The model `gpt-9` does not exist\",\"type\":"
+	         "\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}",
+	         0, LLM_VENDOR_OPENAI, &e);
+	assert_int_equal(e.downgrade, 0);
+	assert_true(e.fatal_for_route);
+}
+
+static void kind_auto_reads_the_base_url(void **state)
+{
+	(void)state;
+	assert_string_equal(llm_kind_detect("https://api.deepseek.com/anthropic"), "anthropic");
+	assert_string_equal(llm_kind_detect("https://gw.corp/v1beta"), "gemini");
+	assert_string_equal(llm_kind_detect("http://litellm:4000"), "openai-compatible");
+}
+
 static void base_urls_are_normalised(void **state)
 {
 	static const char *const cases[][2] = {
@@ -475,6 +504,8 @@ int main(void)
 		cmocka_unit_test(reasoning_content_round_trips_for_deepseek),
 		cmocka_unit_test(ollama_reasoning_field_and_whole_calls),
 		cmocka_unit_test(classify_maps_errors_to_actions),
+		cmocka_unit_test(a_404_not_about_the_model_suggests_the_other_v1_form),
+		cmocka_unit_test(kind_auto_reads_the_base_url),
 		cmocka_unit_test(base_urls_are_normalised),
 		cmocka_unit_test(vendors_are_guessed_from_base_urls),
 		cmocka_unit_test(neutral_request_errors_name_the_field),
