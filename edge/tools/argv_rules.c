@@ -529,9 +529,11 @@ static int check_ps(struct rule_ctx *c, struct diag *d)
 
 		for (size_t j = 0; j < sizeof(valued) / sizeof(valued[0]) && !value; j++)
 			value = strcmp(prev, valued[j]) == 0;
-		/* a cluster ending in a valued letter: -eo pid,comm */
+		/* a cluster ending in a valued letter: -eo pid,comm, or BSD axo pid,user */
 		if (prev[0] == '-' && prev[1] != '-' && prev[1] && i > 1)
 			value = value || strchr("oOpqstuUCGgk", prev[strlen(prev) - 1]);
+		if (prev[0] != '-' && i > 1 && *prev)
+			value = value || strchr("oOpUt", prev[strlen(prev) - 1]);
 		if (value)
 			continue;
 		/* a BSD option word: 'e' shows every process's environment */

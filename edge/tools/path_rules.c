@@ -235,6 +235,32 @@ static int check_secret(const struct path_rules *r, const char *p, const char *s
 	return 0;
 }
 
+static bool same_inode(const char *path, const struct stat *st)
+{
+	struct stat ds;
+
+	return stat(path, &ds) == 0 && S_ISREG(ds.st_mode) && ds.st_dev == st->st_dev &&
+	       ds.st_ino == st->st_ino;
+}
+
+/* Is st one of the denied regular files? *ret_which is the fixed_deny index, or -(i + 1)
+ * for r->deny[i]. */
+static bool same_file_as_denied(const struct path_rules *r, const struct stat *st,
+                                ssize_t *ret_which)
+{
+	for (size_t i = 0; i < sizeof(fixed_deny) / sizeof(fixed_deny[0]); i++)
+		if (same_inode(fixed_deny[i].path, st)) {
+			*ret_which = (ssize_t)i;
+			return true;
+		}
+	for (size_t i = 0; r && i < r->ndeny; i++)
+		if (r->deny[i] && same_inode(r->deny[i], st)) {
+			*ret_which = -(ssize_t)i - 1;
+			return true;
+		}
+	return false;
+}
+
 /* Rules for programs that read contents. */
 static int check_read(const struct path_rules *r, const char *p, const char *shown, bool real,
                       struct diag *d)
@@ -271,6 +297,14 @@ static int check_read(const struct path_rules *r, const char *p, const char *sho
 
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
 			return 0;
+		/* a hard link or a bind mount of a denied file has another name, not another
+		 * inode */
+		if (same_file_as_denied(r, &st, &n))
+			return diag_set(
+			        d, -EPERM, "path '%s' is the same file as the denied %s", shown,
+			        n >= 0 && (size_t)n < sizeof(fixed_deny) / sizeof(fixed_deny[0])
+			                ? fixed_deny[n].path
+			                : r->deny[-n - 1]);
 		fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return 0;

@@ -373,6 +373,12 @@ static int validate(const cJSON *s, const cJSON *v, const char *where, int depth
 			const cJSON *ps =
 			        props ? cJSON_GetObjectItemCaseSensitive(props, f->string) : NULL;
 
+			/* cJSON answers the first of two equal keys; a person reading the
+			 * proposal may see the last. Refuse the ambiguity. */
+			for (const cJSON *g = f->next; g; g = g->next)
+				if (strcmp(g->string, f->string) == 0)
+					return diag_set(d, -EINVAL, "%s.%s: duplicate field", where,
+					                f->string);
 			snprintf(sub, sizeof(sub), "%s.%s", where, f->string);
 			if (!ps && cJSON_IsFalse(extra)) {
 				char allowed[200] = "";

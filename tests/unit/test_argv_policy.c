@@ -290,6 +290,36 @@ static void symlinks_and_private_keys_are_seen_through(void **state)
 	rmdir(dir);
 }
 
+static void a_hard_link_to_a_denied_file_is_the_denied_file(void **state)
+{
+	char dir[] = "/tmp/ongrid-argv-XXXXXX", secret[PATH_MAX], alias[PATH_MAX],
+	     cmd[PATH_MAX * 2];
+	const char *deny[1];
+	struct path_rules r = rules;
+	struct argv_line l;
+	struct diag d = { 0 };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(alias, sizeof(alias), "%s/harmless.log", dir);
+	f = fopen(secret, "w");
+	assert_non_null(f);
+	fputs("token\n", f);
+	fclose(f);
+	assert_int_equal(link(secret, alias), 0);
+	deny[0] = secret;
+	r.deny = deny;
+	r.ndeny = 1;
+	snprintf(cmd, sizeof(cmd), "tail -n 1 %s", alias);
+	assert_int_equal(argv_policy_vet(&r, cmd, &l, &d), -EPERM);
+	assert_non_null(strstr(d.msg, "same file as the denied"));
+	unlink(alias);
+	unlink(secret);
+	rmdir(dir);
+}
+
 static void read_roots_bound_readers_but_not_patterns(void **state)
 {
 	static const char *const roots[] = { "/etc" };
@@ -320,6 +350,7 @@ int main(void)
 		cmocka_unit_test(reasons_name_the_option_and_why),
 		cmocka_unit_test(rewrites_make_programs_safe_in_their_own_terms),
 		cmocka_unit_test(symlinks_and_private_keys_are_seen_through),
+		cmocka_unit_test(a_hard_link_to_a_denied_file_is_the_denied_file),
 		cmocka_unit_test(read_roots_bound_readers_but_not_patterns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

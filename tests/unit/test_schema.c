@@ -74,6 +74,7 @@ static void errors_name_the_field(void **state)
 		{ "{\"unit\":\"abcdefghi\"}", "args.unit: longer than 8 characters" },
 		{ "{\"unit\":\"Nginx\"}",
 		  "args.unit: 'Nginx' does not match the pattern '^[a-z][a-z0-9.-]*$'" },
+		{ "{\"unit\":\"x\",\"unit\":\"y\"}", "args.unit: duplicate field" },
 		{ "{\"unit\":\"../etc\"}",
 		  "args.unit: '../etc' does not match the pattern '^[a-z][a-z0-9.-]*$'" },
 	};
