@@ -5,7 +5,8 @@
  * /proc/[pid]/stat (one small read each) into a compact array; the top N by CPU used
  * since the last round and the top N by RSS are chosen from it, and only those get the
  * more expensive /proc/[pid]/fd count. Series exist only for the chosen few, so label
- * cardinality stays at most 2 x collect.top_processes per round. */
+ * cardinality stays at most 2 x collect.top_processes per round, and only processes
+ * seen in two consecutive rounds are chosen, so short-lived ones do not churn series. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -43,17 +44,17 @@ static const struct metric_desc m_states = { "ongrid_processes", METRIC_GAUGE,
 int procfs_parse_pidstat(char *text, struct procfs_pidstat *ret)
 {
 	char *open = strchr(text, '('), *close = strrchr(text, ')'), *f[24];
-	uint64_t utime, stime, threads, rss;
+	uint64_t utime, stime, threads, start, rss;
 	size_t nf, len;
 
 	if (!open || !close || close < open)
 		return -EPROTO;
 	/* After "pid (comm) " come fields 3.. of proc(5): state is field 3, utime 14,
-	 * stime 15, num_threads 20, rss 24. */
+	 * stime 15, num_threads 20, starttime 22, rss 24. */
 	nf = procfs_split(close + 1, f, 24);
 	if (nf < 22 || strlen(f[0]) != 1 || procfs_u64(f[11], &utime) < 0 ||
 	    procfs_u64(f[12], &stime) < 0 || procfs_u64(f[17], &threads) < 0 ||
-	    procfs_u64(f[21], &rss) < 0)
+	    procfs_u64(f[19], &start) < 0 || procfs_u64(f[21], &rss) < 0)
 		return -EPROTO;
 	len = (size_t)(close - open - 1);
 	if (len >= sizeof(ret->comm))
@@ -64,6 +65,7 @@ int procfs_parse_pidstat(char *text, struct procfs_pidstat *ret)
 	ret->utime = utime;
 	ret->stime = stime;
 	ret->threads = threads;
+	ret->start_ticks = start;
 	ret->rss_pages = rss;
 	return 0;
 }
@@ -72,13 +74,14 @@ struct proc_entry {
 	int pid;
 	char comm[16];
 	uint32_t threads;
-	uint64_t ticks, delta, rss_pages;
+	uint64_t ticks, delta, rss_pages, start;
 	bool chosen;
+	bool fresh; /* not in the previous scan: one sample cannot make a rate */
 };
 
 struct proc_prev {
 	int pid;
-	uint64_t ticks;
+	uint64_t ticks, start;
 };
 
 struct proc_state {
@@ -110,12 +113,18 @@ static int by_delta(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* A fresh process does not compete on RSS either (see proc_collect). */
+static uint64_t rss_key(const struct proc_entry *e)
+{
+	return e->fresh ? 0 : e->rss_pages;
+}
+
 static int by_rss(const void *a, const void *b)
 {
 	const struct proc_entry *x = a, *y = b;
 
-	if (x->rss_pages != y->rss_pages)
-		return x->rss_pages < y->rss_pages ? 1 : -1;
+	if (rss_key(x) != rss_key(y))
+		return rss_key(x) < rss_key(y) ? 1 : -1;
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
@@ -228,6 +237,7 @@ static int scan(struct proc_state *st, uint64_t states[128])
 		e->threads = ps.threads > UINT32_MAX ? UINT32_MAX : (uint32_t)ps.threads;
 		e->ticks = ps.utime + ps.stime;
 		e->rss_pages = ps.rss_pages;
+		e->start = ps.start_ticks;
 		e->chosen = false;
 	}
 	(void)closedir(dir);
@@ -245,18 +255,24 @@ static int proc_collect(void *state, struct snapshot *out, int64_t now_ms)
 	r = scan(st, states);
 	if (r == -ENOENT || r == -EACCES)
 		return r;
-	/* CPU used since the last round; a new pid counts from its start. */
+	/* CPU used since the last round. A process the previous scan did not see (or a
+	 * reused pid: another start time) is fresh and not chosen this round: most are
+	 * short-lived (compilers, shell pipelines) and would each leave four series with a
+	 * single sample, which no rate() can use and which only grow the store's index.
+	 * Exec and exit of short-lived processes is what the procexec collector records. */
 	for (size_t i = 0; i < st->ncur; i++) {
 		struct proc_entry *e = &st->cur[i];
-		struct proc_prev key = { e->pid, 0 }, *p = NULL;
+		struct proc_prev key = { e->pid, 0, 0 }, *p = NULL;
 		if (st->nprev)
 			p = bsearch(&key, st->prev, st->nprev, sizeof(*st->prev), prev_cmp);
-		e->delta = p && p->ticks <= e->ticks ? e->ticks - p->ticks : e->ticks;
+		e->fresh = !p || p->start != e->start || p->ticks > e->ticks;
+		e->delta = e->fresh ? 0 : e->ticks - p->ticks;
 	}
 	st->nprev = 0;
 	ALLOC_GROW(st->prev, st->ncur, st->prev_alloc);
 	for (size_t i = 0; i < st->ncur; i++)
-		st->prev[st->nprev++] = (struct proc_prev){ st->cur[i].pid, st->cur[i].ticks };
+		st->prev[st->nprev++] =
+		        (struct proc_prev){ st->cur[i].pid, st->cur[i].ticks, st->cur[i].start };
 	if (st->nprev)
 		qsort(st->prev, st->nprev, sizeof(*st->prev), prev_cmp);
 
@@ -270,7 +286,7 @@ static int proc_collect(void *state, struct snapshot *out, int64_t now_ms)
 	/* The mark travels with the entry, so the CPU choice survives the RSS sort. */
 	if (st->ncur)
 		qsort(st->cur, st->ncur, sizeof(*st->cur), by_rss);
-	for (size_t i = 0; i < top && st->cur[i].rss_pages > 0; i++)
+	for (size_t i = 0; i < top && rss_key(&st->cur[i]) > 0; i++)
 		st->cur[i].chosen = true;
 	for (size_t i = 0; i < st->ncur; i++)
 		if (st->cur[i].chosen)

@@ -105,6 +105,7 @@ struct procfs_pidstat {
 	char state;
 	uint64_t utime, stime; /* clock ticks */
 	uint64_t threads;
+	uint64_t start_ticks; /* since boot: tells a reused pid from the old process */
 	uint64_t rss_pages;
 };
 int procfs_parse_pidstat(char *text, struct procfs_pidstat *ret);

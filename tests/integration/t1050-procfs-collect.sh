@@ -13,7 +13,7 @@ value() {
 
 test_expect_success 'collect --only takes every procfs collector and prints their families' '
 	"$EDGE" collect --only cpu,pressure,memory,disk,filesystem,net,netstat,proc \
-		--rounds 1 >out 2>err &&
+		--rounds 2 --interval 500ms >out 2>err &&
 	test_must_fail test -s err &&
 	for m in ongrid_cpu_seconds_total ongrid_load1 ongrid_memory_total_bytes \
 		ongrid_filesystem_size_bytes ongrid_net_receive_bytes_total \
@@ -75,6 +75,12 @@ test_expect_success STRESS 'the CPU burner shows up among the top processes' '
 	grep -q "^ongrid_process_resident_memory_bytes{comm=\"stress-ng" out &&
 	grep -q "^ongrid_process_threads{comm=\"stress-ng" out &&
 	grep -q "^ongrid_process_open_fds{comm=\"stress-ng" out
+'
+
+test_expect_success 'a process seen in one round only is not reported (no one-sample series)' '
+	"$EDGE" collect --only proc --rounds 1 >out &&
+	grep -q "^ongrid_processes{" out &&
+	! grep -q "^ongrid_process_cpu_seconds_total" out
 '
 
 test_expect_success 'collect.top_processes bounds the per-process series' '

@@ -463,6 +463,7 @@ static void pidstat_reads_comm_with_spaces_and_parentheses(void **state)
 	assert_int_equal(ps.utime, 150);
 	assert_int_equal(ps.stime, 75);
 	assert_int_equal(ps.threads, 3);
+	assert_int_equal(ps.start_ticks, 100);
 	assert_int_equal(ps.rss_pages, 2560);
 	assert_int_equal(procfs_parse_pidstat(t2, &ps), 0);
 	assert_string_equal(ps.comm, "a) b (c)");
