@@ -56,6 +56,13 @@ int approvals_open(const char *dir, struct approvals **ret, struct diag *d)
 	if (r < 0)
 		return diag_set(d, r, "cannot create data directory '%s': %s", dir, strerror(-r));
 	path = xasprintf("%s/approvals.db", dir);
+	/* created 0600 before SQLite sees it: its -wal and -shm files copy this mode, and they
+	 * hold the same arguments and decisions */
+	{
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	a = xcalloc(1, sizeof(*a));
 	r = db_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), &a->db, d);
 	if (r == 0)

@@ -97,8 +97,12 @@ test_expect_success 'a viewer or operator cannot even propose it' '
 	alive
 '
 
-test_expect_success 'the approvals database is private' '
-	test "$(stat -c %a "$ONGRID_DATA_DIR/approvals.db")" = 600
+test_expect_success 'the approvals database and its journal files are private' '
+	bad=0 &&
+	for f in "$ONGRID_DATA_DIR"/approvals.db*; do
+		test "$(stat -c %a "$f")" = 600 || { echo "$f is $(stat -c %a "$f")"; bad=1; }
+	done &&
+	test $bad = 0
 '
 
 test_done

@@ -1,10 +1,12 @@
 /* add_incident_note.c - append a note to an incident (safe-write: it only adds a row, and
  * a note can be superseded by another). Notes live in <data_dir>/notes.db. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "edge/edge.h"
 #include "edge/tools/tool.h"
@@ -43,6 +45,11 @@ static int note_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 		return diag_set(&ctx->diag, r, "cannot create '%s': %s", ctx->conf->data_dir,
 		                strerror(-r));
 	path = xasprintf("%s/notes.db", ctx->conf->data_dir);
+	{
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	r = db_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), &db, &ctx->diag);
 	free(path);
 	if (r < 0)
