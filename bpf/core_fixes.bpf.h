@@ -20,6 +20,17 @@ static __always_inline __s64 task_state(void *task)
 	return BPF_CORE_READ((struct task_struct *)task, __state);
 }
 
+/* The same for a pointer the verifier trusts (tp_btf arguments): a plain load. The
+ * branch for the field this kernel lacks is removed before the verifier sees it. */
+static __always_inline __s64 task_state_btf(struct task_struct *task)
+{
+	struct task_struct___o *t = (void *)task;
+
+	if (bpf_core_field_exists(t->state))
+		return t->state;
+	return task->__state;
+}
+
 /* request::rq_disk went away in 5.17; the disk is reached through the queue since. */
 struct request___o {
 	struct gendisk *rq_disk;

@@ -55,11 +55,11 @@ struct {
 
 static const struct hist zero_hist;
 
-static __always_inline void account(struct task_struct *next, __u64 delta_ns)
+/* cgid: the task's cgroup2 id, 0 when not per_cgroup. */
+static __always_inline void account(__u64 cgid, __u64 delta_ns)
 {
 	__u32 slot = hist_slot(delta_ns / 1000), zero = 0;
 	struct hist *h;
-	__u64 cgid;
 
 	h = bpf_map_lookup_elem(&hist_total, &zero);
 	if (!h)
@@ -68,7 +68,6 @@ static __always_inline void account(struct task_struct *next, __u64 delta_ns)
 	h->sum += delta_ns;
 	if (!per_cgroup)
 		return;
-	cgid = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
 	h = map_lookup_or_init(&hist_cgroup, &cgid, &zero_hist);
 	if (!h) {
 		cgid = 0; /* map full: the "other" entry */
@@ -109,14 +108,15 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
 {
 	__u64 *ts, t;
 
-	if (task_state(prev) == TASK_RUNNING)
+	/* The pointers are trusted here: plain loads, no bpf_probe_read_kernel() calls. */
+	if (task_state_btf(prev) == TASK_RUNNING)
 		stamp_task(prev);
 	ts = bpf_task_storage_get(&wakeup_ts, next, 0, 0);
 	if (!ts || !*ts)
 		return 0;
 	t = *ts;
 	*ts = 0;
-	account(next, bpf_ktime_get_ns() - t);
+	account(per_cgroup ? next->cgroups->dfl_cgrp->kn->id : 0, bpf_ktime_get_ns() - t);
 	return 0;
 }
 
@@ -158,7 +158,7 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct ta
 		return 0;
 	delta = bpf_ktime_get_ns() - *ts;
 	bpf_map_delete_elem(&wakeup_ts_pid, &pid);
-	account(next, delta);
+	account(per_cgroup ? BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id) : 0, delta);
 	return 0;
 }
 

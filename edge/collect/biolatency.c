@@ -28,14 +28,17 @@
 /* Disk names remembered; a host with more disks than this names the rest MAJ:MIN. */
 #define BIO_NAME_CACHE 64
 
-static const struct metric_desc bio_latency = {
+/* _unused_: a BPF=0 build has no reader, so nothing refers to these. */
+static const struct metric_desc bio_latency _unused_ = {
 	"ongrid_bio_latency_seconds", METRIC_HISTOGRAM,
 	"block I/O latency from issue to the device until completion, per disk and operation"
 };
-static const struct metric_desc bio_size = { "ongrid_bio_size_bytes", METRIC_HISTOGRAM,
-	                                     "block I/O request size, per disk and operation" };
+static const struct metric_desc bio_size _unused_ = {
+	"ongrid_bio_size_bytes", METRIC_HISTOGRAM, "block I/O request size, per disk and operation"
+};
 
-static const char *const op_names[_BIO_OP_MAX] = { "read", "write", "flush", "discard", "other" };
+static const char *const op_names[_BIO_OP_MAX] _unused_ = { "read", "write", "flush", "discard",
+	                                                    "other" };
 
 struct biolatency {
 #if ONGRID_BPF
@@ -58,32 +61,6 @@ static void biolatency_stop(void *state)
 	biolatency_bpf__destroy(b->skel);
 #endif
 	free(b);
-}
-
-/* The kernel's dev_t (major << 20 | minor) to the disk's name under /sys/dev/block. */
-static void disk_name(struct biolatency *b, uint32_t dev, char *out, size_t outsz)
-{
-	unsigned major = dev >> 20, minor = dev & 0xfffff;
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-
-	for (size_t i = 0; i < b->nnames; i++)
-		if (b->names[i].dev == dev) {
-			str_copy(out, b->names[i].name, outsz);
-			return;
-		}
-	snprintf(out, outsz, "%u:%u", major, minor);
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major, minor);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return; /* not cached: the disk may appear later */
-	target[n] = '\0';
-	const char *base = strrchr(target, '/');
-	str_copy(out, base ? base + 1 : target, outsz);
-	if (b->nnames < BIO_NAME_CACHE) {
-		b->names[b->nnames].dev = dev;
-		str_copy(b->names[b->nnames++].name, out, sizeof(b->names[0].name));
-	}
 }
 
 static int biolatency_start(const struct collect_env *env, void **ret_state, struct diag *why)
@@ -133,6 +110,32 @@ out_stop:
 }
 
 #if ONGRID_BPF
+/* The kernel's dev_t (major << 20 | minor) to the disk's name under /sys/dev/block. */
+static void disk_name(struct biolatency *b, uint32_t dev, char *out, size_t outsz)
+{
+	unsigned major = dev >> 20, minor = dev & 0xfffff;
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	for (size_t i = 0; i < b->nnames; i++)
+		if (b->names[i].dev == dev) {
+			str_copy(out, b->names[i].name, outsz);
+			return;
+		}
+	snprintf(out, outsz, "%u:%u", major, minor);
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major, minor);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return; /* not cached: the disk may appear later */
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	str_copy(out, base ? base + 1 : target, outsz);
+	if (b->nnames < BIO_NAME_CACHE) {
+		b->names[b->nnames].dev = dev;
+		str_copy(b->names[b->nnames++].name, out, sizeof(b->names[0].name));
+	}
+}
+
 /* Sum a per-CPU struct bio_val. */
 static int read_val(int fd, const struct bio_key *k, struct bio_val *out)
 {

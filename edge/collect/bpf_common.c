@@ -35,6 +35,7 @@
 
 /* ---- libbpf's messages ---------------------------------------------------- */
 
+#if ONGRID_BPF
 /* libbpf writes warnings for every failed load (with the verifier's log) and chatty
  * info lines for every successful one. The reason a collector is off reaches the operator
  * through status; the details belong to the debug log. */
@@ -54,6 +55,7 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 		log_write(ours, NULL, "libbpf: %s", line);
 	return 0;
 }
+#endif
 
 int ebpf_check(const struct collect_env *env, struct diag *why)
 {
@@ -90,7 +92,10 @@ static bool probe_tp_btf(const char *tp)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	struct bpf_prog_load_opts opts = {
+		.sz = sizeof(opts),
+		.expected_attach_type = BPF_TRACE_RAW_TP,
+	};
 	int id, fd;
 
 	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
@@ -285,11 +290,12 @@ struct cgname *cgname_new(const char *hierarchy)
 
 static void clear_entries(struct cgname *c)
 {
-	struct cgname_entry *e, *tmp;
+	struct cgname_entry *e = c->by_id, *next;
 
-	HASH_ITER(hh, c->by_id, e, tmp)
-	{
-		HASH_DEL(c->by_id, e);
+	/* Free the table, then walk the elements' own list: no HASH_DEL per element. */
+	HASH_CLEAR(hh, c->by_id);
+	for (; e; e = next) {
+		next = e->hh.next;
 		free(e);
 	}
 }

@@ -33,20 +33,24 @@
 /* (comm, cgroup) pairs counted; later ones count under comm="other",cgroup="other". */
 #define OOM_MAX_KEYS 128
 
-static const struct metric_desc m_kills = { "ongrid_oom_kills_total", METRIC_COUNTER,
-	                                    "processes killed by the OOM killer since the edge "
-	                                    "started, per command and memory cgroup" };
-static const struct metric_desc m_dropped = {
+/* _unused_: a BPF=0 build has no reader, so nothing refers to these. */
+static const struct metric_desc m_kills _unused_ = {
+	"ongrid_oom_kills_total", METRIC_COUNTER,
+	"processes killed by the OOM killer since the edge "
+	"started, per command and memory cgroup"
+};
+static const struct metric_desc m_dropped _unused_ = {
 	"ongrid_oom_kill_records_dropped_total", METRIC_COUNTER,
 	"OOM kills counted by the kernel whose record did not fit in the ring buffer"
 };
-static const struct metric_desc m_when = { "ongrid_oom_kill_timestamp_seconds", METRIC_GAUGE,
-	                                   "when each of the last OOM kills happened" };
-static const struct metric_desc m_usage = {
+static const struct metric_desc m_when _unused_ = { "ongrid_oom_kill_timestamp_seconds",
+	                                            METRIC_GAUGE,
+	                                            "when each of the last OOM kills happened" };
+static const struct metric_desc m_usage _unused_ = {
 	"ongrid_oom_kill_memory_usage_bytes", METRIC_GAUGE,
 	"the victim's memory cgroup usage when each of the last OOM kills happened"
 };
-static const struct metric_desc m_limit = {
+static const struct metric_desc m_limit _unused_ = {
 	"ongrid_oom_kill_memory_limit_bytes", METRIC_GAUGE,
 	"the victim's memory cgroup limit at each of the last OOM kills (absent: no limit)"
 };
@@ -92,6 +96,7 @@ static void oomkill_stop(void *state)
 	free(o);
 }
 
+#if ONGRID_BPF
 static void count_kill(struct oomkill *o, const char *comm, const char *cgroup)
 {
 	struct oom_count *c = NULL;
@@ -141,6 +146,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	log_info("oom kill: pid %u (%s) in memory cgroup '%s'", k->pid, k->comm, k->cgroup);
 	return 0;
 }
+#endif
 
 static int oomkill_start(const struct collect_env *env, void **ret_state, struct diag *why)
 {

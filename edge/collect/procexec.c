@@ -24,9 +24,12 @@
 #endif
 #include "shared/banned.h"
 
-static const struct metric_desc m_execs = { "ongrid_process_execs_total", METRIC_COUNTER,
-	                                    "successful execve() calls, per new command name" };
-static const struct metric_desc m_exits = {
+/* _unused_: a BPF=0 build has no reader, so nothing refers to these. */
+static const struct metric_desc m_execs _unused_ = {
+	"ongrid_process_execs_total", METRIC_COUNTER,
+	"successful execve() calls, per new command name"
+};
+static const struct metric_desc m_exits _unused_ = {
 	"ongrid_process_exits_total", METRIC_COUNTER,
 	"processes that exited, per command name and exit code (code) or killing signal (signal)"
 };

@@ -4,6 +4,9 @@
  * A peer is the remote address of a connection, without the port: a client's ports are
  * ephemeral, and per address is what an operator asks about ("is the database host
  * dropping packets?"). peer="other" takes the addresses past the kernel map's capacity.
+ * So that a server whose clients come and go does not fill the map with departed ones
+ * for good, a peer with no new event for TCP_PEER_IDLE_MS is deleted once the map is
+ * three-quarters full: its series end, and a later event starts them again from zero.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,45 +15,75 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <uthash.h>
 
 #include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
 #include "shared/alloc.h"
+#include "shared/clock.h"
 #include "bpf/tcp.h"
 #if ONGRID_BPF
 #include "tcp.skel.h"
 #endif
 #include "shared/banned.h"
 
-static const struct metric_desc m_connect = {
+/* _unused_: a BPF=0 build has no reader, so nothing refers to these. */
+static const struct metric_desc m_connect _unused_ = {
 	"ongrid_tcp_connect_latency_seconds", METRIC_HISTOGRAM,
 	"time from SYN sent to connection established, per peer"
 };
-static const struct metric_desc m_lifetime = { "ongrid_tcp_connection_lifetime_seconds",
-	                                       METRIC_HISTOGRAM,
-	                                       "time from established to closed, per peer" };
-static const struct metric_desc m_failures = {
+static const struct metric_desc m_lifetime _unused_ = {
+	"ongrid_tcp_connection_lifetime_seconds", METRIC_HISTOGRAM,
+	"time from established to closed, per peer"
+};
+static const struct metric_desc m_failures _unused_ = {
 	"ongrid_tcp_connect_failures_total", METRIC_COUNTER,
 	"connects that closed before being established (refused, reset, timed out), per peer"
 };
-static const struct metric_desc m_retrans = { "ongrid_tcp_retransmits_total", METRIC_COUNTER,
-	                                      "TCP segments retransmitted, per peer" };
-static const struct metric_desc m_rst_sent = { "ongrid_tcp_resets_sent_total", METRIC_COUNTER,
-	                                       "TCP resets sent, per peer" };
-static const struct metric_desc m_rst_recv = { "ongrid_tcp_resets_received_total", METRIC_COUNTER,
-	                                       "TCP resets received, per peer" };
-static const struct metric_desc m_srtt = {
+static const struct metric_desc m_retrans _unused_ = { "ongrid_tcp_retransmits_total",
+	                                               METRIC_COUNTER,
+	                                               "TCP segments retransmitted, per peer" };
+static const struct metric_desc m_rst_sent _unused_ = { "ongrid_tcp_resets_sent_total",
+	                                                METRIC_COUNTER,
+	                                                "TCP resets sent, per peer" };
+static const struct metric_desc m_rst_recv _unused_ = { "ongrid_tcp_resets_received_total",
+	                                                METRIC_COUNTER,
+	                                                "TCP resets received, per peer" };
+static const struct metric_desc m_srtt _unused_ = {
 	"ongrid_tcp_srtt_seconds", METRIC_GAUGE,
 	"smoothed RTT last sampled for a connection to the peer (at establish, retransmit, close)"
+};
+
+/* A peer idle this long may be deleted when the map fills up. */
+#define TCP_PEER_IDLE_MS ((int64_t)10 * 60 * 1000)
+
+/* What the edge last saw of a peer, to tell idle peers from active ones. */
+struct peer_seen {
+	struct peer_key key;
+	uint64_t events;    /* sum of the peer's counters and histogram counts */
+	int64_t changed_ms; /* monotonic time events last changed */
+	bool present;       /* found in the map this round */
+	UT_hash_handle hh;
 };
 
 struct tcp {
 #if ONGRID_BPF
 	struct tcp_bpf *skel;
-#else
-	int unused;
 #endif
+	struct peer_seen *seen;
 };
+
+static void forget_peers(struct tcp *t)
+{
+	struct peer_seen *p = t->seen, *next;
+
+	/* Free the table, then walk the elements' own list: no HASH_DEL per element. */
+	HASH_CLEAR(hh, t->seen);
+	for (; p; p = next) {
+		next = p->hh.next;
+		free(p);
+	}
+}
 
 static void tcp_stop(void *state)
 {
@@ -61,6 +94,7 @@ static void tcp_stop(void *state)
 #if ONGRID_BPF
 	tcp_bpf__destroy(t->skel);
 #endif
+	forget_peers(t);
 	free(t);
 }
 
@@ -128,6 +162,56 @@ static void export_peer(struct snapshot *out, const char *peer, const struct tcp
 }
 #endif
 
+#if ONGRID_BPF
+/* Note that key was in the map with this many events; returns its record. */
+static struct peer_seen *seen_update(struct tcp *t, const struct peer_key *key, uint64_t events,
+                                     int64_t now)
+{
+	struct peer_seen *p;
+
+	HASH_FIND(hh, t->seen, key, sizeof(*key), p);
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->key = *key;
+		p->events = UINT64_MAX; /* differs from anything: counts as a change */
+		p->changed_ms = now;
+		HASH_ADD(hh, t->seen, key, sizeof(p->key), p);
+	}
+	if (p->events != events) {
+		p->events = events;
+		p->changed_ms = now;
+	}
+	p->present = true;
+	return p;
+}
+
+/* Drop records of peers gone from the map; when the map is 3/4 full, delete the peers
+ * idle for TCP_PEER_IDLE_MS from it. */
+static void sweep_peers(struct tcp *t, int fd, size_t in_map, int64_t now)
+{
+	bool crowded = in_map * 4 >= (size_t)TCP_MAX_PEERS * 3;
+	struct peer_seen *p, *tmp;
+
+	HASH_ITER(hh, t->seen, p, tmp)
+	{
+		/* p is an element HASH_ITER handed over, set up by seen_update(); cppcheck
+		 * loses track of it in the macro's expansion. */
+		// cppcheck-suppress uninitvar
+		bool idle = now - p->changed_ms >= TCP_PEER_IDLE_MS && p->key.family != 0;
+		if (p->present && crowded && idle)
+			(void)bpf_map_delete_elem(fd, &p->key);
+		if (!p->present || (crowded && idle)) {
+			/* The analyzer assumes p is the last element and tmp another at once. */
+			/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+			HASH_DEL(t->seen, p);
+			free(p);
+			continue;
+		}
+		p->present = false;
+	}
+}
+#endif
+
 static int tcp_collect(void *state, struct snapshot *out, int64_t now_ms)
 {
 	struct tcp *t = state;
@@ -135,23 +219,30 @@ static int tcp_collect(void *state, struct snapshot *out, int64_t now_ms)
 	(void)now_ms;
 #if ONGRID_BPF
 	int fd = bpf_map__fd(t->skel->maps.peers);
+	int64_t now = mono_ms();
 	struct peer_key key, next;
 	void *prev = NULL;
+	size_t n = 0;
 
 	for (int i = 0; i <= TCP_MAX_PEERS && bpf_map_get_next_key(fd, prev, &next) == 0; i++) {
 		struct tcp_peer p;
+		uint64_t events;
 		char peer[64];
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &p) < 0)
 			continue;
-		if (key.family == 0 && !hist_count(&p.connect) && !hist_count(&p.lifetime) &&
-		    !p.connect_failures && !p.retransmits && !p.resets_sent && !p.resets_received)
+		n++;
+		events = hist_count(&p.connect) + hist_count(&p.lifetime) + p.connect_failures +
+		         p.retransmits + p.resets_sent + p.resets_received + p.srtt_samples;
+		seen_update(t, &key, events, now);
+		if (key.family == 0 && events == 0)
 			continue; /* "other" before anything overflowed into it */
 		peer_format(&key, peer, sizeof(peer));
 		export_peer(out, peer, &p);
 	}
+	sweep_peers(t, fd, n, now);
 	return 0;
 #else
 	(void)t;

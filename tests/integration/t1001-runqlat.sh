@@ -57,5 +57,12 @@ test_expect_success ROOT 'without root: the edge still runs, runqlat is off and 
 	test "$(cat cpu_on)" = true
 '
 
+test_expect_success ROOT 'without root: status names every eBPF collector as off, why, and its fallback' '
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$EDGE" status >st.out 2>/dev/null &&
+	for c in runqlat:cpu biolatency:disk tcp:netstat procexec:proc oomkill:memory; do
+		grep -E "^ *${c%%:*} .*off.*needs root.*${c#*:} covers for it" st.out || return 1
+	done
+'
+
 report_show
 test_done
