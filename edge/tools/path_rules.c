@@ -13,6 +13,9 @@
 #include "shared/str.h"
 #include "shared/banned.h"
 
+/* Path-like pieces checked in one word (a sed script with 20 substitutions has 60). */
+#define PATH_WORD_MAX_PIECES 128
+
 /* Places whose names or contents are secrets: refused even to ls and stat. Each with the
  * reason a user sees. */
 static const struct {
@@ -118,29 +121,29 @@ static int normalise(const char *in, char *out, size_t outsz)
 
 /* Resolve as far as the path exists: realpath() of the longest existing prefix, then the
  * rest lexically. A path through a missing directory cannot be opened, but its spelled
- * target still must not be a denied place. */
+ * target still must not be a denied place. The prefix is found walking forward, so a long
+ * path of missing components costs one failed lookup each, not one per suffix. */
 static int resolve(const char *lex, char *out, size_t outsz)
 {
-	char prefix[PATH_MAX], real[PATH_MAX], joined[PATH_MAX * 2];
-	size_t n = strlen(lex);
+	char prefix[PATH_MAX], real[PATH_MAX], good[PATH_MAX] = "/", joined[PATH_MAX * 2];
+	size_t n = strlen(lex), good_len = 0;
 
 	if (n + 1 > sizeof(prefix))
 		return -E2BIG;
-	memcpy(prefix, lex, n + 1);
-	for (;;) {
-		char *slash;
-
-		if (realpath(prefix, real)) {
-			snprintf(joined, sizeof(joined), "%s/%s", real, lex + strlen(prefix));
-			return normalise(joined, out, outsz);
-		}
-		slash = strrchr(prefix, '/');
-		if (!slash || slash == prefix) {
-			/* even "/" failed to resolve: keep the lexical form */
-			return normalise(lex, out, outsz);
-		}
-		*slash = '\0';
+	if (realpath(lex, real))
+		return normalise(real, out, outsz);
+	for (size_t i = 1; i <= n; i++) {
+		if (lex[i] != '/' && lex[i] != '\0')
+			continue;
+		memcpy(prefix, lex, i);
+		prefix[i] = '\0';
+		if (!realpath(prefix, real))
+			break;
+		memcpy(good, real, strlen(real) + 1);
+		good_len = i;
 	}
+	snprintf(joined, sizeof(joined), "%s/%s", good, lex + good_len);
+	return normalise(joined, out, outsz);
 }
 
 static const char *basename_of(const char *p)
@@ -403,12 +406,18 @@ int path_check_word(const struct path_rules *r, const char *word, enum path_use 
 	ret = path_check(r, word, use, d);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0, pieces = 0; i < len; i++) {
 		size_t n = 0;
 
 		/* the value after '=' and every run that starts at a '/' */
 		if (!(word[i] == '/' || (i > 0 && ends_path(word[i - 1]))))
 			continue;
+		/* each piece costs a few lookups; a word that is mostly slashes is not a
+		 * diagnostic command and must not make the check itself slow */
+		if (++pieces > PATH_WORD_MAX_PIECES)
+			return diag_set(d, -EPERM,
+			                "argument '%.40s...' has more than %d path-like parts",
+			                word, PATH_WORD_MAX_PIECES);
 		while (!ends_path(word[i + n]))
 			n++;
 		if (n == 0)
