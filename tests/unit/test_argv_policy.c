@@ -208,6 +208,15 @@ static void limits_are_enforced(void **state)
 	memcpy(big, "cat -", 5);
 	big[1000] = '\0';
 	assert_int_equal(vet(big, NULL, &d), -E2BIG);
+	/* a word of slashes is refused by count, not checked piece by piece for seconds */
+	memcpy(big, "cat ", 4);
+	for (int i = 4; i < 4000; i += 2) {
+		big[i] = 'a';
+		big[i + 1] = '/';
+	}
+	big[4000] = '\0';
+	assert_int_equal(vet(big, NULL, &d), -EPERM);
+	assert_non_null(strstr(d.msg, "path-like parts"));
 	free(big);
 }
 
