@@ -176,6 +176,14 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsi
 	return seccomp_rule_add_array(ctx, action, nr, n, cmp);
 }
 
+/* The SCMP_An() macros leave a field to the compiler's zeroing, which clang flags. */
+static struct scmp_arg_cmp cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+
+	return c;
+}
+
 /* Compile the read-only filter and export it as a BPF program the child can load with
  * prctl() alone. Returns 0 or -errno; prog->filter is malloc'ed. */
 static int build_filter(struct sock_fprog *prog)
@@ -193,10 +201,10 @@ static int build_filter(struct sock_fprog *prog)
 	for (size_t i = 0; i < sizeof(denied_calls) / sizeof(denied_calls[0]) && r == 0; i++)
 		r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), denied_calls[i], 0, NULL);
 	for (size_t i = 0; i < sizeof(write_flags) / sizeof(write_flags[0]) && r == 0; i++) {
-		struct scmp_arg_cmp at =
-		        SCMP_A2(SCMP_CMP_MASKED_EQ, (scmp_datum_t)write_flags[i], write_flags[i]);
-		struct scmp_arg_cmp plain =
-		        SCMP_A1(SCMP_CMP_MASKED_EQ, (scmp_datum_t)write_flags[i], write_flags[i]);
+		struct scmp_arg_cmp at = cmp(2, SCMP_CMP_MASKED_EQ, (scmp_datum_t)write_flags[i],
+		                             (scmp_datum_t)write_flags[i]);
+		struct scmp_arg_cmp plain = cmp(1, SCMP_CMP_MASKED_EQ, (scmp_datum_t)write_flags[i],
+		                                (scmp_datum_t)write_flags[i]);
 		r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "openat", 1, &at);
 		if (r == 0)
 			r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "open", 1, &plain);
@@ -205,11 +213,11 @@ static int build_filter(struct sock_fprog *prog)
 	if (r == 0)
 		r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
 	for (size_t i = 0; i < sizeof(net_families) / sizeof(net_families[0]) && r == 0; i++) {
-		struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)net_families[i]);
+		struct scmp_arg_cmp fam = cmp(0, SCMP_CMP_EQ, (scmp_datum_t)net_families[i], 0);
 		r = add_rule(ctx, SCMP_ACT_ERRNO(EACCES), "socket", 1, &fam);
 	}
 	for (size_t i = 0; i < sizeof(syslog_writes) / sizeof(syslog_writes[0]) && r == 0; i++) {
-		struct scmp_arg_cmp act = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)syslog_writes[i]);
+		struct scmp_arg_cmp act = cmp(0, SCMP_CMP_EQ, (scmp_datum_t)syslog_writes[i], 0);
 		r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "syslog", 1, &act);
 	}
 	if (r == 0) {
