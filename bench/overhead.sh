@@ -16,6 +16,8 @@
 #
 #   sh bench/overhead.sh                 (bench/run overhead does the same)
 #   sh bench/overhead.sh one LOAD MODE   one measurement; MODE none|ongrid|tools
+#   sh bench/overhead.sh events          per-event cost of each program (bpf_stats), ours
+#                                        and libbpf-tools', under each load
 set -eu
 SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-${ONGRID_BUILD:-$SRC/build}}
@@ -58,6 +60,16 @@ print("connections_per_s", n / DUR)
 PYEOF
 }
 
+# run_tool CMD...: a libbpf-tools program. tcplife attaches a classic tracepoint, which
+# needs tracefs; it is mounted for it alone, in a private mount namespace.
+run_tool() {
+	if [ "$1" = tcplife ]; then
+		unshare -m sh -c 'mount -t tracefs nodev /sys/kernel/tracing && exec /usr/sbin/tcplife'
+	else
+		"/usr/sbin/$1" ${2:+"$2"}
+	fi
+}
+
 # The load alone; prints "METRIC VALUE".
 load() {
 	case $1 in
@@ -90,7 +102,7 @@ one() {
 	none) ;;
 	ongrid) "$EDGE" collect --only "$c" --interval 1s --rounds $((SECS + 4)) >/dev/null 2>&1 &
 		pid=$! ;;
-	tools) /usr/sbin/$tool >/dev/null 2>&1 &
+	tools) run_tool $tool >/dev/null 2>&1 &
 		pid=$! ;;
 	*) echo "overhead.sh: unknown mode '$2' (none, ongrid, tools)" >&2 && exit 2 ;;
 	esac
@@ -98,12 +110,52 @@ one() {
 	[ -z "$pid" ] || sleep 1.5
 	load "$1"
 	if [ -n "$pid" ]; then
+		pkill -P "$pid" 2>/dev/null || true
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
 }
 
+# events LOAD MODE: the per-event run time of each BPF program MODE attaches, under
+# LOAD (kernel.bpf_stats_enabled; robust to other load on the host, unlike throughput).
+events() {
+	before=$(bpftool -j prog show | "$PY" -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
+	old=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	case $2 in
+	ongrid) "$EDGE" collect --only "$3" --interval 1s --rounds $((SECS + 4)) >/dev/null 2>&1 & ;;
+	tools) run_tool $4 >/dev/null 2>&1 & ;;
+	esac
+	pid=$!
+	sleep 1.5
+	load "$1" >/dev/null
+	bpftool -j prog show | BEFORE="$before" WHO="$2" "$PY" -c '
+import json, os, sys
+old = set(os.environ["BEFORE"].split())
+for p in json.load(sys.stdin):
+    if str(p["id"]) not in old and p.get("run_cnt", 0) > 100:
+        print("| %s | %s | %d | %.0f |" % (os.environ["WHO"], p["name"], p["run_cnt"],
+                                         p["run_time_ns"] / p["run_cnt"]))'
+	pkill -P "$pid" 2>/dev/null || true
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+}
+
 mkdir -p "$WORK"
+if [ "${1:-}" = events ]; then
+	[ -f "$WORK/fio.dat" ] || dd if=/dev/urandom of="$WORK/fio.dat" bs=1M count=256 status=none
+	echo "| attached | program | events | ns per event |"
+	echo "|---|---|---|---|"
+	for l in $LOADS; do
+		case $l in
+		switch) events switch ongrid runqlat && events switch tools - "runqlat 1" ;;
+		fio) events fio ongrid biolatency && events fio tools - "biolatency 1" ;;
+		storm) events storm ongrid tcp && events storm tools - tcplife ;;
+		esac
+	done
+	exit 0
+fi
 if [ "${1:-}" = one ]; then
 	one "$2" "$3"
 	exit 0
