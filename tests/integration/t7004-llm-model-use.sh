@@ -30,7 +30,7 @@ test_expect_success PYTHON3 'model use puts a model first and keeps the fallback
 
 test_expect_success PYTHON3 'a running router picks up model use on its next call' '
 	"$RELAY" model reset -c relay.conf investigate >/dev/null &&
-	"$RELAY" llm ask -c relay.conf --repeat 2 --interval 3s x >answers 2>err &
+	"$RELAY" llm ask -c relay.conf --repeat 2 --interval 5s x >answers 2>err &
 	pid=$! &&
 	wait_for 10 "grep -q \"from gpt\" answers" &&
 	"$RELAY" model use -c relay.conf investigate gem/gemini-2.5-flash --only >/dev/null &&
