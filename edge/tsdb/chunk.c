@@ -205,6 +205,96 @@ static inline int get_varbits(struct bitr *r, uint64_t *ret)
 	return 0;
 }
 
+/* ---- Rice codes (CHUNK_DEC_RICE) ----
+ * A residual x is zigzagged (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), then written as
+ * zz >> k in unary (ones, then a zero) and the low k bits. A quotient of RICE_ESCAPE or
+ * more is written as RICE_ESCAPE ones and the 64 raw bits, so no value costs more than
+ * 96 bits. With k chosen per chunk, a residual spread over 2^k costs about k + 2 bits,
+ * against the 10-13 bits of the fixed buckets. */
+#define RICE_ESCAPE 32
+
+static uint64_t zigzag(uint64_t u)
+{
+	return (u << 1) ^ (0 - (u >> 63)); /* all ones when negative */
+}
+
+static uint64_t unzigzag(uint64_t z)
+{
+	return (z >> 1) ^ (~(z & 1) + 1);
+}
+
+static int put_rice(struct bitw *w, uint64_t x, unsigned k)
+{
+	uint64_t zz = zigzag(x), q = zz >> k;
+	int r;
+
+	if (q >= RICE_ESCAPE) {
+		r = bitw_put(w, (UINT64_C(1) << RICE_ESCAPE) - 1, RICE_ESCAPE);
+		return r < 0 ? r : bitw_put(w, zz, 64);
+	}
+	r = bitw_put(w, ((UINT64_C(1) << q) - 1) << 1, (unsigned)q + 1);
+	if (r == 0 && k > 0)
+		r = bitw_put(w, zz, k);
+	return r;
+}
+
+static inline int get_rice(struct bitr *r, unsigned k, uint64_t *ret)
+{
+	unsigned avail =
+	        r->nbits - r->pos < RICE_ESCAPE ? (unsigned)(r->nbits - r->pos) : RICE_ESCAPE;
+	uint64_t pre, zz, x;
+	unsigned ones;
+	int e;
+
+	if (avail == 0)
+		return -EPROTO;
+	e = rd(r, avail, &pre);
+	if (e < 0)
+		return e;
+	x = ~(pre << (64 - avail));
+	ones = x ? (unsigned)__builtin_clzll(x) : 64;
+	if (ones > avail)
+		ones = avail;
+	if (ones == RICE_ESCAPE) {
+		e = rd(r, 64, &zz);
+		if (e < 0)
+			return e;
+	} else {
+		if (ones == avail)
+			return -EPROTO; /* no terminating zero before the end */
+		r->pos -= avail - (ones + 1);
+		zz = (uint64_t)ones << k;
+		if (k > 0) {
+			e = rd(r, k, &x);
+			if (e < 0)
+				return e;
+			zz |= x;
+		}
+	}
+	*ret = unzigzag(zz);
+	return 0;
+}
+
+/* The k that makes the n residuals' Rice code shortest. */
+static unsigned rice_best_k(const uint64_t *res, size_t n)
+{
+	uint64_t best = UINT64_MAX;
+	unsigned best_k = 0;
+
+	for (unsigned k = 0; k < 56; k++) {
+		uint64_t bits = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t q = zigzag(res[i]) >> k;
+			bits += q >= RICE_ESCAPE ? RICE_ESCAPE + 64 : q + 1 + k;
+		}
+		if (bits < best) {
+			best = bits;
+			best_k = k;
+		}
+	}
+	return best_k;
+}
+
 /* ---- decimal detection ---- */
 
 static bool dec_fits(double v, unsigned k, uint64_t *ret)
@@ -308,6 +398,10 @@ static int put_sample(struct chunk_app *a, int64_t t, double v, uint64_t iv)
 		r = bitw_put(&a->w, 0, 24); /* header, filled by set_header */
 		if (r == 0 && a->enc != CHUNK_XOR)
 			r = put_varbits(&a->w, a->step - 1);
+		if (r == 0 && a->enc == CHUNK_DEC_RICE)
+			r = put_varbits(&a->w, a->base);
+		if (r == 0 && a->enc == CHUNK_DEC_RICE)
+			r = bitw_put(&a->w, a->rice_k, 6);
 		if (r == 0)
 			r = bitw_put(&a->w, ut, 64);
 		if (r == 0)
@@ -338,9 +432,14 @@ static int put_sample(struct chunk_app *a, int64_t t, double v, uint64_t iv)
 			a->idelta = delta;
 			a->iv = iv;
 			break;
-		default:
+		case CHUNK_DEC_DELTA:
 			r = put_varbits(&a->w,
 			                (uint64_t)((int64_t)(iv - a->iv) / (int64_t)a->step));
+			a->iv = iv;
+			break;
+		default:
+			delta = (uint64_t)((int64_t)(iv - a->iv) / (int64_t)a->step);
+			r = put_rice(&a->w, delta - a->base, a->rice_k);
 			a->iv = iv;
 			break;
 		}
@@ -365,15 +464,24 @@ static bool fits(const struct chunk_app *a, double v, uint64_t *ret_iv)
 
 /* Encode n samples into a fresh appender with a fixed encoding; -EDOM if a value does not
  * fit that encoding. */
-static int encode_fixed(const int64_t *t, const double *v, size_t n, unsigned enc, unsigned scale,
-                        uint64_t step, struct chunk_app *out)
+struct enc_params {
+	unsigned enc, scale;
+	uint64_t step;
+	uint64_t base;   /* CHUNK_DEC_RICE: subtracted from every delta (the median) */
+	unsigned rice_k; /* CHUNK_DEC_RICE */
+};
+
+static int encode_fixed(const int64_t *t, const double *v, size_t n, const struct enc_params *p,
+                        struct chunk_app *out)
 {
 	int r;
 
 	chunk_app_init(out);
-	out->enc = (uint8_t)enc;
-	out->scale = (uint8_t)scale;
-	out->step = step;
+	out->enc = (uint8_t)p->enc;
+	out->scale = (uint8_t)p->scale;
+	out->step = p->step;
+	out->base = p->base;
+	out->rice_k = (uint8_t)p->rice_k;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t iv;
 		if (i > 0 && t[i] <= t[i - 1]) {
@@ -458,9 +566,11 @@ int chunk_append(struct chunk_app *a, int64_t t, double v)
 	k = common_scale(vs, n);
 	r = -EDOM;
 	if (k >= 0)
-		r = encode_fixed(ts, vs, n, CHUNK_DEC_DOD, (unsigned)k, 1, &fresh);
+		r = encode_fixed(ts, vs, n,
+		                 &(struct enc_params){ CHUNK_DEC_DOD, (unsigned)k, 1, 0, 0 },
+		                 &fresh);
 	if (r == -EDOM)
-		r = encode_fixed(ts, vs, n, CHUNK_XOR, 0, 1, &fresh);
+		r = encode_fixed(ts, vs, n, &(struct enc_params){ CHUNK_XOR, 0, 1, 0, 0 }, &fresh);
 	if (r < 0)
 		return r;
 	chunk_app_release(a);
@@ -492,25 +602,68 @@ static uint64_t common_step(const double *v, size_t n, unsigned k)
 	return g ? g : 1;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Rice parameters for values at scale k and step: the median delta as base, and the best
+ * k for the residuals. */
+static void rice_params(const double *v, size_t n, struct enc_params *p)
+{
+	int64_t d[CHUNK_MAX_SAMPLES];
+	uint64_t res[CHUNK_MAX_SAMPLES], prev = 0, iv;
+
+	p->base = 0;
+	p->rice_k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!dec_fits(v[i], p->scale, &iv))
+			return; /* cannot happen: the scale holds every value */
+		if (i > 0)
+			d[i - 1] = (int64_t)(iv - prev) / (int64_t)p->step;
+		prev = iv;
+	}
+	if (n < 2)
+		return;
+	qsort(d, n - 1, sizeof(d[0]), cmp_i64);
+	p->base = (uint64_t)d[(n - 1) / 2];
+	for (size_t i = 0; i + 1 < n; i++)
+		res[i] = (uint64_t)d[i] - p->base; /* the order does not change the total */
+	p->rice_k = rice_best_k(res, n - 1);
+}
+
 int chunk_encode(const int64_t *t, const double *v, size_t n, uint8_t **ret, size_t *ret_len)
 {
+	struct enc_params cand[5];
 	struct chunk_app best, c;
+	size_t ncand = 0;
 	uint64_t step;
 	int k, r;
 
 	if (n == 0 || n > CHUNK_MAX_SAMPLES)
 		return -EINVAL;
-	r = encode_fixed(t, v, n, CHUNK_XOR, 0, 1, &best);
+	r = encode_fixed(t, v, n, &(struct enc_params){ CHUNK_XOR, 0, 1, 0, 0 }, &best);
 	if (r < 0)
 		return r;
 	k = common_scale(v, n);
-	step = k >= 0 ? common_step(v, n, (unsigned)k) : 1;
-	/* four candidates: (delta-of-delta | delta) x (step 1 | common step) */
-	for (unsigned cand = 0; k >= 0 && cand < 4; cand++) {
-		unsigned enc = cand & 1 ? CHUNK_DEC_DELTA : CHUNK_DEC_DOD;
-		if (cand >= 2 && step == 1)
-			break;
-		if (encode_fixed(t, v, n, enc, (unsigned)k, cand >= 2 ? step : 1, &c) < 0)
+	if (k >= 0) {
+		step = common_step(v, n, (unsigned)k);
+		cand[ncand++] = (struct enc_params){ CHUNK_DEC_DOD, (unsigned)k, 1, 0, 0 };
+		cand[ncand++] = (struct enc_params){ CHUNK_DEC_DELTA, (unsigned)k, 1, 0, 0 };
+		if (step > 1) {
+			cand[ncand++] =
+			        (struct enc_params){ CHUNK_DEC_DOD, (unsigned)k, step, 0, 0 };
+			cand[ncand++] =
+			        (struct enc_params){ CHUNK_DEC_DELTA, (unsigned)k, step, 0, 0 };
+		}
+		cand[ncand] = (struct enc_params){ CHUNK_DEC_RICE, (unsigned)k, step, 0, 0 };
+		rice_params(v, n, &cand[ncand]);
+		ncand++;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		if (encode_fixed(t, v, n, &cand[i], &c) < 0)
 			continue;
 		if (c.w.nbits < best.w.nbits) {
 			chunk_app_release(&best);
@@ -546,6 +699,12 @@ int chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
 		if (get_varbits(&it->r, &s) < 0 || s >= (UINT64_C(1) << 53))
 			return -EPROTO;
 		it->step = s + 1;
+	}
+	if (it->enc == CHUNK_DEC_RICE) {
+		uint64_t k;
+		if (get_varbits(&it->r, &it->base) < 0 || rd(&it->r, 6, &k) < 0 || k > 56)
+			return -EPROTO;
+		it->rice_k = (uint8_t)k;
 	}
 	return 0;
 }
@@ -620,9 +779,13 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *ret_t, double *ret_v)
 			it->idelta += d;
 			it->iv += it->idelta * it->step;
 			break;
-		default:
+		case CHUNK_DEC_DELTA:
 			r = get_varbits(&it->r, &d);
 			it->iv += d * it->step;
+			break;
+		default:
+			r = get_rice(&it->r, it->rice_k, &d);
+			it->iv += (d + it->base) * it->step;
 			break;
 		}
 		if (r < 0)

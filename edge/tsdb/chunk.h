@@ -2,21 +2,24 @@
  *
  * A chunk holds up to CHUNK_MAX_SAMPLES samples in strictly increasing time. Timestamps
  * are delta-of-delta coded in variable-width buckets (Gorilla), so a regular series costs
- * one bit per timestamp. Values use one of three encodings chosen per chunk:
+ * one bit per timestamp. Values use one of four encodings chosen per chunk:
  *   CHUNK_XOR        Gorilla XOR of the IEEE bits: exact for every double (NaN payloads,
  *                    the Prometheus stale marker, -0.0, infinities).
  *   CHUNK_DEC_DOD    values that are decimals with at most 9 fractional digits (counters,
  *   CHUNK_DEC_DELTA  byte counts, /proc figures in hundredths) scaled to integers, then
- *                    delta-of-delta or delta coded like the timestamps.
+ *   CHUNK_DEC_RICE   delta-of-delta or delta coded in the timestamps' buckets, or (RICE,
+ *                    only when a whole chunk is known) the deltas minus their median in
+ *                    a Rice code whose parameter fits the chunk.
  * A decimal encoding is used only when every value decodes back to the identical bits,
- * so all three are lossless; which one wins is decided by size (chunk_encode) or, while
+ * so all are lossless; which one wins is decided by size (chunk_encode) or, while
  * appending, by the values seen so far (the appender re-encodes when a value stops
  * fitting, at most a few times per chunk).
  *
  * Layout: byte 0 = encoding (low 4 bits) | decimal scale (high 4 bits); bytes 1-2 = sample
  * count, big endian; then one bit stream: for the decimal encodings the step (the common
  * divisor of the scaled values' distances, so byte counts moving in 4 KiB pages cost
- * 12 bits less), then per sample the timestamp and the value.
+ * 12 bits less), for RICE the base and parameter, then per sample the timestamp and the
+ * value.
  * Decoding is bounds-checked everywhere: hostile bytes give -EPROTO, never a wild read.
  */
 #ifndef ONGRID_TSDB_CHUNK_H
@@ -32,11 +35,18 @@
  * header and index entry to under 0.1 byte per sample, small enough that a query for the
  * last minutes decodes little it does not need. */
 #define CHUNK_MAX_SAMPLES  240
-/* Worst case per sample is 5+64 timestamp bits and 13+64 value bits: 19 bytes. */
-#define CHUNK_MAX_BYTES    (3 + CHUNK_MAX_SAMPLES * 19)
+/* Worst case: 19 bytes of header parameters, and per sample 6+64 timestamp bits and at
+ * most 32+64 value bits (21 bytes). */
+#define CHUNK_MAX_BYTES    (3 + 19 + CHUNK_MAX_SAMPLES * 21)
 #define CHUNK_HEADER_BYTES 3
 
-enum chunk_enc { CHUNK_XOR = 1, CHUNK_DEC_DOD = 2, CHUNK_DEC_DELTA = 3, _CHUNK_ENC_MAX };
+enum chunk_enc {
+	CHUNK_XOR = 1,
+	CHUNK_DEC_DOD = 2,
+	CHUNK_DEC_DELTA = 3,
+	CHUNK_DEC_RICE = 4,
+	_CHUNK_ENC_MAX
+};
 
 /* A bit writer over a growable buffer that never grows past max bytes. */
 struct bitw {
@@ -70,6 +80,8 @@ struct chunk_app {
 	uint8_t leading, trailing; /* XOR: last window; leading 0xff = none yet */
 	uint64_t iv, idelta;       /* DEC: last scaled value and delta (in steps) */
 	uint64_t step;             /* DEC: every value differs from the first by k * step */
+	uint64_t base;             /* RICE: subtracted from each delta before coding */
+	uint8_t rice_k;            /* RICE: low bits written in binary */
 };
 
 /* Start an empty chunk. Nothing to release until the first append. */
@@ -95,7 +107,8 @@ struct chunk_iter {
 	struct bitr r;
 	uint16_t n, i;
 	uint8_t enc, scale;
-	uint64_t t, tdelta, vbits, iv, idelta, step;
+	uint64_t t, tdelta, vbits, iv, idelta, step, base;
+	uint8_t rice_k;
 	uint8_t leading, trailing;
 };
 /* Check the header; -EPROTO when it is malformed. */

@@ -56,9 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t d;
 		memcpy(&d, data + off, 8);
 		d = 1 + (d >> 1); /* a positive step, possibly huge */
-		if (n > 0 && (uint64_t)(INT64_MAX - last) < d)
-			break;
-		last = n == 0 ? (int64_t)(d << 1) : last + (int64_t)d;
+		if (n == 0) {
+			last = (int64_t)(d << 1); /* any start, negative too */
+		} else {
+			uint64_t room = (uint64_t)INT64_MAX - (uint64_t)last; /* exact, mod 2^64 */
+			if (d > room)
+				break;
+			last = (int64_t)((uint64_t)last + d);
+		}
 		t[n] = last;
 		memcpy(&v[n], data + off + 8, 8);
 		n++;
