@@ -12,9 +12,9 @@
  *   - collects stdout and stderr of every stage into one buffer of at most output_max
  *     bytes; beyond that the rest is drained and dropped and `truncated` is set.
  *
- * A read-only run (the bash tool's allowlisted commands) also gets: RLIMIT_FSIZE 0 (a
- * write to a regular file fails with EFBIG), no_new_privs, a seccomp filter that refuses
- * opening files for writing, changing the file system, network sockets (only unix and
+ * A read-only run (the bash tool's allowlisted commands) also gets: RLIMIT_FSIZE 0 (any
+ * write to a regular file fails with EFBIG, in place or appending), no_new_privs, a
+ * seccomp filter that refuses creating or truncating files, changing the file system, network sockets (only unix and
  * netlink remain, for ss, ip and systemctl), ptrace, process_vm_*, open_by_handle_at,
  * mount, module, clock, reboot, kexec, bpf and namespace calls; and, when started as root,
  * it runs as uid/gid 65534 keeping only CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE and CAP_SYSLOG

@@ -108,7 +108,7 @@ static void stdin_is_empty_and_cwd_is_root(void **state)
 
 static void fsize_limit_stops_writes(void **state)
 {
-	char dir[] = "/tmp/ongrid-sbx-XXXXXX", cmd[512], file[128];
+	char dir[] = "/tmp/ongrid-sbx-XXXXXX", cmd[1024], file[128];
 	const char *argv[] = { "sh", "-c", cmd, NULL };
 	struct sandbox_opts o = {
 		.timeout_ms = 5000, .output_max = 4096, .read_only = true, .no_filter = true
@@ -132,7 +132,7 @@ static void fsize_limit_stops_writes(void **state)
 
 static void read_only_runs_cannot_create_or_truncate_files(void **state)
 {
-	char dir[] = "/tmp/ongrid-sbx-XXXXXX", cmd[512], file[128];
+	char dir[] = "/tmp/ongrid-sbx-XXXXXX", cmd[1024], file[128];
 	const char *argv[] = { "sh", "-c", cmd, NULL };
 	struct sandbox_opts o = { .timeout_ms = 5000, .output_max = 4096, .read_only = true };
 	struct sandbox_result res;
@@ -148,10 +148,18 @@ static void read_only_runs_cannot_create_or_truncate_files(void **state)
 	fputs("keep me\n", f);
 	fclose(f);
 	chmod(file, 0666);
-	snprintf(cmd, sizeof(cmd), ": > %s; touch %s/new; rm -f %s", file, dir, file);
+	snprintf(cmd, sizeof(cmd),
+	         ": > %s; touch %s/new; rm -f %s; echo x >> %s; "
+	         "dd if=/dev/zero of=%s bs=1 count=1 conv=notrunc,nocreat",
+	         file, dir, file, file, file);
 	assert_int_equal(run(argv, &o, &res), 0);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_size, 8);
+	f = fopen(file, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(cmd, sizeof(cmd), f));
+	fclose(f);
+	assert_string_equal(cmd, "keep me\n");
 	snprintf(cmd, sizeof(cmd), "%s/new", dir);
 	assert_true(stat(cmd, &st) < 0);
 	sandbox_result_release(&res);
