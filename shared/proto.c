@@ -27,6 +27,7 @@ static const struct {
 	{ "busy", -EBUSY },
 	{ "conflict", -EEXIST },
 	{ "shutting_down", -ESHUTDOWN },
+	{ "disconnected", -ECONNRESET },
 	{ "budget_exhausted", -EDQUOT },
 	{ "internal", -EIO },
 };
