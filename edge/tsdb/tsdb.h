@@ -2,8 +2,9 @@
  *
  * Series are identified by their label set (which includes __name__). Samples are
  * (int64 ms, double) pairs appended in time order per series, compressed with
- * delta-of-delta timestamps and XOR floats (chunk.h), kept in an in-memory head and
- * flushed to immutable files under dir every flush interval. Retention drops data older
+ * delta-of-delta timestamps and XOR or lossless decimal values (chunk.h), kept in an
+ * in-memory head and flushed to immutable files under dir every flush interval
+ * (segment.h; docs/internals/tsdb.md). Retention drops data older
  * than retention_ms and, when the files pass max_bytes, the oldest data first.
  *
  * Crash safety: files are written to a temporary name, fsynced and renamed; a kill -9
@@ -39,6 +40,9 @@ struct tsdb_opts {
 	bool read_only;            /* never write (the CLI reading a daemon's store) */
 };
 
+/* Open (creating dir unless read-only) and load every valid file's index. A writer holds
+ * dir/LOCK: a second writer gets -EBUSY; read-only openers take no lock and may run
+ * beside the daemon. Damaged files are logged and counted in tsdb_stats.damaged_files. */
 int tsdb_open(const struct tsdb_opts *o, struct tsdb **ret, struct diag *d);
 /* Flush (unless read-only) and free. NULL-safe. */
 void tsdb_close(struct tsdb *db);
@@ -55,9 +59,13 @@ int tsdb_series(struct tsdb *db, const struct label *labels, size_t n, uint64_t 
  * an unknown or forgotten ref, -EROFS on a read-only store. */
 int tsdb_append(struct tsdb *db, uint64_t ref, int64_t t_ms, double v);
 
-/* Persist the head. Called by the daemon every flush interval and at shutdown. */
+/* Persist the head as one new file. The store runs no timers: the daemon calls this every
+ * flush_interval_ms and tsdb_close at shutdown. A no-op without dir or when read-only. On
+ * failure the head is kept for the next try. */
 int tsdb_flush(struct tsdb *db, struct diag *d);
-/* Compaction and retention by age and bytes, relative to now_ms. */
+/* Compaction and retention by age and bytes, relative to now_ms; also forgets series with
+ * no samples left (not while a query is open). Retention drops whole files, so up to a
+ * day past retention_ms may remain. A no-op when read-only. */
 int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d);
 
 enum tsdb_match_op { TSDB_MATCH_EQ, TSDB_MATCH_NEQ, TSDB_MATCH_RE, TSDB_MATCH_NRE };
