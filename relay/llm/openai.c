@@ -235,7 +235,11 @@ static int parse_calls(struct llm_stream *st, const cJSON *calls, bool whole)
 		const cJSON *f = wire_obj(c, "function");
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
 		/* Ollama and Zhipu send whole calls without an index: use the position. */
-		int index = cJSON_IsNumber(idx) && !whole ? (int)idx->valuedouble : pos;
+		/* A hostile index (negative, huge, NaN) is no index at all. */
+		int index = cJSON_IsNumber(idx) && !whole && idx->valuedouble >= 0 &&
+		                            idx->valuedouble < 1e6
+		                    ? (int)idx->valuedouble
+		                    : pos;
 		struct llm_stream_call *sc;
 		const char *id = wire_str(c, "id"), *name = f ? wire_str(f, "name") : NULL;
 
