@@ -47,7 +47,7 @@ static int parse_args(int argc, char **argv, struct query_args *qa, const char *
 		{ "step", 0, true, &step, NULL },     { "time", 0, true, &at, NULL },
 		{ "json", 0, false, NULL, &json },
 	};
-	int64_t t, since_ms = 30 * 60 * 1000, step_ms = 15000;
+	int64_t t, since_ms = (int64_t)30 * 60 * 1000, step_ms = 15000;
 	char **args;
 	int nargs, r;
 
@@ -83,12 +83,13 @@ static int parse_args(int argc, char **argv, struct query_args *qa, const char *
 	if (since || step) {
 		qa->start = t - since_ms;
 		qa->step = step_ms;
-		if (since_ms / step_ms >= ONGRID_PROMQL_MAX_STEPS) {
+		long long steps = since_ms / step_ms + 1;
+		if (steps > ONGRID_PROMQL_MAX_STEPS) {
 			fprintf(stderr,
 			        "%s: --since/--step gives %lld steps, at most %d are allowed; "
 			        "raise "
 			        "--step\n",
-			        PROG, (long long)(since_ms / step_ms + 1), ONGRID_PROMQL_MAX_STEPS);
+			        PROG, steps, ONGRID_PROMQL_MAX_STEPS);
 			return 2;
 		}
 	} else {

@@ -39,14 +39,14 @@ enum promql_type promql_expr_type(const struct promql_expr *e);
 /* "scalar", "instant vector", "range vector", "string". */
 const char *promql_type_name(enum promql_type t);
 
-/* Append a canonical, fully parenthesised rendering of e to out ("(1 + (2 * 3))",
- * "sum by (job) (rate(x{a=\"b\"}[5m]))"): what the parser understood. -E2BIG when out is
- * full. */
-int promql_expr_format(const struct promql_expr *e, struct buf *out);
+/* Append a canonical, fully parenthesised rendering of e to b ("(1 + (2 * 3))",
+ * "sum by (job) (rate(x{a=\"b\"}[5m]))"): what the parser understood, and text that parses
+ * back to the same tree. -E2BIG when b is full. */
+int promql_expr_format(const struct promql_expr *e, struct buf *b);
 
 /* Append labels the way Prometheus prints a series: name{k="v", ...}, or {k="v"} without
- * a name, or {} for none. -E2BIG when out is full. */
-int promql_labels_format(const struct label *l, size_t n, struct buf *out);
+ * a name, or {} for none. -E2BIG when b is full. */
+int promql_labels_format(const struct label *l, size_t n, struct buf *b);
 
 /* One result series. Labels are sorted by name and include __name__ when it survived.
  * For an instant vector n == 1; for a scalar there are no labels. */

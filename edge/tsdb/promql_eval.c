@@ -26,7 +26,7 @@
 #include "shared/limits.h"
 #include "shared/banned.h"
 
-#define LOOKBACK_MS (5 * 60 * 1000)
+#define LOOKBACK_MS ((int64_t)5 * 60 * 1000)
 
 struct ev {
 	struct tsdb *db;
@@ -35,6 +35,14 @@ struct ev {
 	struct diag *d;
 	size_t points; /* step values alive now, across all values */
 };
+
+/* diag_set(), as an expression whose value the static analyser can see is code (it does
+ * not follow variadic calls), so error paths are not mistaken for successes. */
+#define eerr(ev, code, ...)                             \
+	({                                              \
+		diag_set((ev)->d, (code), __VA_ARGS__); \
+		(code);                                 \
+	})
 
 static int64_t step_time(const struct ev *ev, size_t i)
 {
@@ -193,18 +201,17 @@ static int value_add(struct ev *ev, struct value *val, struct label *labels, siz
 
 	if (val->n >= ONGRID_PROMQL_MAX_SERIES) {
 		labels_free(labels, nlabels);
-		return diag_set(ev->d, -E2BIG,
-		                "query selects more than %d series; narrow the selector or "
-		                "aggregate",
-		                ONGRID_PROMQL_MAX_SERIES);
+		return eerr(ev, -E2BIG,
+		            "query selects more than %d series; narrow the selector or "
+		            "aggregate",
+		            ONGRID_PROMQL_MAX_SERIES);
 	}
 	if (ev->points + ev->nsteps > ONGRID_PROMQL_MAX_POINTS) {
 		labels_free(labels, nlabels);
-		return diag_set(
-		        ev->d, -E2BIG,
-		        "query needs more than %u points (series x steps) in memory; narrow "
-		        "the selector, shorten the range or raise the step",
-		        ONGRID_PROMQL_MAX_POINTS);
+		return eerr(ev, -E2BIG,
+		            "query needs more than %u points (series x steps) in memory; narrow "
+		            "the selector, shorten the range or raise the step",
+		            ONGRID_PROMQL_MAX_POINTS);
 	}
 	ev->points += ev->nsteps;
 	ALLOC_GROW(val->s, val->n + 1, val->alloc);
@@ -297,7 +304,7 @@ static int value_merge_dups(struct ev *ev, struct value *val, const char *what)
 			if (a->has[t]) {
 				struct buf shown = BUF_INIT(200);
 				(void)promql_labels_format(a->labels, a->nlabels, &shown);
-				r = diag_set(ev->d, -EINVAL, "%s: %s", what, buf_str(&shown));
+				r = eerr(ev, -EINVAL, "%s: %s", what, buf_str(&shown));
 				buf_release(&shown);
 				goto out;
 			}
@@ -333,7 +340,7 @@ static int query_open(struct ev *ev, const struct promql_expr *sel, int64_t wind
 	/* windows are left-open: (t - window, t] */
 	r = tsdb_query_open(ev->db, m, i, first - window_ms + 1, last, ret, ev->d);
 	if (r < 0 && ev->d && !ev->d->code)
-		diag_set(ev->d, r, "cannot query the time-series store");
+		eerr(ev, r, "cannot query the time-series store");
 	return r;
 }
 
@@ -367,7 +374,7 @@ static int eval_selector(struct ev *ev, const struct promql_expr *e, struct valu
 		}
 	}
 	if (r < 0)
-		diag_set(ev->d, r, "cannot read the time-series store");
+		eerr(ev, r, "cannot read the time-series store");
 out:
 	tsdb_query_close(q);
 	return r < 0 ? r : 0;
@@ -554,6 +561,8 @@ static double qwin_quantile(const struct qwin *w, double q)
 	wt = rank - floor(rank);
 	lo_i = (size_t)lo;
 	hi_i = (size_t)hi;
+	if (!w->v) /* only NaNs so far */
+		return NAN;
 	a = lo_i < w->nnan ? NAN : w->v[lo_i - w->nnan];
 	b = hi_i < w->nnan ? NAN : w->v[hi_i - w->nnan];
 	return a * (1 - wt) + b * wt;
@@ -630,6 +639,7 @@ static bool range_fn(enum promql_fn_id id, const int64_t *T, const double *V, si
 
 static int eval_expr(struct ev *ev, const struct promql_expr *e, struct value *out);
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
 static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	const struct promql_expr *sel = e->args[e->fn->id == FN_QUANTILE_OVER_TIME ? 1 : 0];
@@ -684,7 +694,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 		}
 	}
 	if (r < 0)
-		diag_set(ev->d, r, "cannot read the time-series store");
+		eerr(ev, r, "cannot read the time-series store");
 	else
 		r = value_merge_dups(ev, out, dup_labelset);
 out:
@@ -761,6 +771,7 @@ static double bucket_quantile(double q, struct bucket *b, size_t n)
 	return start + (end - start) * (rank / count);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
 static int eval_histogram_quantile(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	struct value qv = { 0 }, in = { 0 };
@@ -838,6 +849,7 @@ out:
 
 /* ---- other functions ------------------------------------------------------------- */
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
 static int eval_call(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	struct value a = { 0 }, b = { 0 };
@@ -928,10 +940,10 @@ static int eval_call(struct ev *ev, const struct promql_expr *e, struct value *o
 				x = log(x);
 				break;
 			case FN_CLAMP_MIN:
-				x = fmax(x, b.scalar[t]);
+				x = b.scalar ? fmax(x, b.scalar[t]) : x;
 				break;
 			case FN_CLAMP_MAX:
-				x = fmin(x, b.scalar[t]);
+				x = b.scalar ? fmin(x, b.scalar[t]) : x;
 				break;
 			default:
 				break;
@@ -1051,6 +1063,7 @@ static int eval_topk(struct ev *ev, const struct promql_expr *e, struct value *i
 	return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
 static int eval_agg(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	struct value in = { 0 }, param = { 0 };
@@ -1275,11 +1288,10 @@ static int eval_vector_vector(struct ev *ev, const struct promql_expr *e, struct
 					found++;
 				}
 			if (found > 1) {
-				r = diag_set(
-				        ev->d, -EINVAL,
-				        "found duplicate series for the match group on the right "
-				        "hand-side of '%s' (many-to-many matching is not allowed)",
-				        promql_op_names[e->op]);
+				r = eerr(ev, -EINVAL,
+				         "found duplicate series for the match group on the right "
+				         "hand-side of '%s' (many-to-many matching is not allowed)",
+				         promql_op_names[e->op]);
 				free(probe.key);
 				goto out;
 			}
@@ -1314,6 +1326,7 @@ out:
 	return r;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
 static int eval_binary(struct ev *ev, const struct promql_expr *e, struct value *out)
 {
 	struct value l = { 0 }, r = { 0 };
@@ -1355,9 +1368,9 @@ static int eval_node(struct ev *ev, const struct promql_expr *e, struct value *o
 		return 0;
 	case NODE_SELECTOR:
 		if (e->range_ms > 0)
-			return diag_set(ev->d, -EINVAL,
-			                "position %zu: a range vector cannot be evaluated here",
-			                e->pos + 1);
+			return eerr(ev, -EINVAL,
+			            "position %zu: a range vector cannot be evaluated here",
+			            e->pos + 1);
 		return eval_selector(ev, e, out);
 	case NODE_CALL:
 		return eval_call(ev, e, out);
@@ -1381,7 +1394,7 @@ static int eval_node(struct ev *ev, const struct promql_expr *e, struct value *o
 		}
 		return value_merge_dups(ev, out, dup_labelset);
 	}
-	return diag_set(ev->d, -EINVAL, "internal error: unknown expression kind");
+	return eerr(ev, -EINVAL, "internal error: unknown expression kind");
 }
 
 /* Evaluate e into out; on failure out is left empty, whatever the node had built. */
@@ -1481,10 +1494,10 @@ static int eval_raw_matrix(struct ev *ev, const struct promql_expr *sel, struct 
 		total += hi - lo;
 		if (res->nseries >= ONGRID_PROMQL_MAX_SERIES ||
 		    total > ONGRID_PROMQL_MAX_RESULT_POINTS) {
-			r = diag_set(ev->d, -E2BIG,
-			             "range selector returns more than %d series or %d samples; "
-			             "narrow the selector or shorten the range",
-			             ONGRID_PROMQL_MAX_SERIES, ONGRID_PROMQL_MAX_RESULT_POINTS);
+			r = eerr(ev, -E2BIG,
+			         "range selector returns more than %d series or %d samples; "
+			         "narrow the selector or shorten the range",
+			         ONGRID_PROMQL_MAX_SERIES, ONGRID_PROMQL_MAX_RESULT_POINTS);
 			break;
 		}
 		ALLOC_GROW(res->series, res->nseries + 1, alloc);
@@ -1498,7 +1511,7 @@ static int eval_raw_matrix(struct ev *ev, const struct promql_expr *sel, struct 
 		memcpy(s->v, V + lo, s->n * sizeof(double));
 	}
 	if (r < 0 && !ev->d->code)
-		diag_set(ev->d, r, "cannot read the time-series store");
+		eerr(ev, r, "cannot read the time-series store");
 	tsdb_query_close(q);
 	return r < 0 ? r : 0;
 }
@@ -1512,10 +1525,10 @@ static int result_from_value(struct ev *ev, struct value *val, bool instant,
 		for (t = 0; t < ev->nsteps; t++)
 			total += val->s[i].has[t];
 	if (total > ONGRID_PROMQL_MAX_RESULT_POINTS)
-		return diag_set(ev->d, -E2BIG,
-		                "the answer would hold %zu points, more than %d; aggregate (sum, "
-		                "topk), narrow the selector or raise the step",
-		                total, ONGRID_PROMQL_MAX_RESULT_POINTS);
+		return eerr(ev, -E2BIG,
+		            "the answer would hold %zu points, more than %d; aggregate (sum, "
+		            "topk), narrow the selector or raise the step",
+		            total, ONGRID_PROMQL_MAX_RESULT_POINTS);
 
 	if (val->type == PROMQL_SCALAR) {
 		struct promql_series *s;
@@ -1572,32 +1585,35 @@ int promql_eval(struct tsdb *db, const struct promql_expr *e, int64_t start, int
 	bool instant = start == end;
 	int r;
 
-	if (start < -PROMQL_MAX_TIME_MS || end > PROMQL_MAX_TIME_MS || step > PROMQL_MAX_TIME_MS)
-		return diag_set(d, -EINVAL, "evaluation time or step out of range");
-	if (end < start)
-		return diag_set(d, -EINVAL, "the range ends before it starts");
-	if (!instant && step <= 0)
-		return diag_set(d, -EINVAL, "the step of a range query must be positive");
+	if (start < -PROMQL_MAX_TIME_MS || end > PROMQL_MAX_TIME_MS || step > PROMQL_MAX_TIME_MS) {
+		return eerr(&ev, -EINVAL, "evaluation time or step out of range");
+	}
+	if (end < start) {
+		return eerr(&ev, -EINVAL, "the range ends before it starts");
+	}
+	if (!instant && step <= 0) {
+		return eerr(&ev, -EINVAL, "the step of a range query must be positive");
+	}
 	if (instant) {
 		ev.nsteps = 1;
 		ev.step = 1;
 	} else {
-		if ((end - start) / step >= ONGRID_PROMQL_MAX_STEPS)
-			return diag_set(
-			        d, -E2BIG,
-			        "a range query may have at most %d steps, this one has %lld; "
-			        "raise the step or shorten the range",
-			        ONGRID_PROMQL_MAX_STEPS, (long long)((end - start) / step + 1));
+		long long steps = (end - start) / step + 1;
+		if (steps > ONGRID_PROMQL_MAX_STEPS)
+			return eerr(&ev, -E2BIG,
+			            "a range query may have at most %d steps, this one has %lld; "
+			            "raise the step or shorten the range",
+			            ONGRID_PROMQL_MAX_STEPS, steps);
 		ev.nsteps = (size_t)((end - start) / step) + 1;
 	}
 	res = xcalloc(1, sizeof(*res));
 	if (e->type == PROMQL_MATRIX) {
 		if (!instant || root->kind != NODE_SELECTOR) {
 			free(res);
-			return diag_set(d, -EINVAL,
-			                "a range query needs a scalar or instant vector, got range "
-			                "vector (run it as an instant query, or wrap it in a "
-			                "function such as rate())");
+			return eerr(&ev, -EINVAL,
+			            "a range query needs a scalar or instant vector, got range "
+			            "vector (run it as an instant query, or wrap it in a "
+			            "function such as rate())");
 		}
 		r = eval_raw_matrix(&ev, root, res);
 		if (r < 0) {

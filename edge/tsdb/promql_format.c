@@ -50,6 +50,9 @@ static int add_quoted(struct buf *b, const char *s)
 {
 	int r = buf_addc(b, '"');
 
+	if (!s)
+		s = "";
+
 	for (; r >= 0 && *s; s++) {
 		switch (*s) {
 		case '"':
@@ -104,7 +107,7 @@ static int add_labels(struct buf *b, char **v, size_t n)
 	size_t i;
 	int r = buf_addc(b, '(');
 
-	for (i = 0; r >= 0 && i < n; i++)
+	for (i = 0; r >= 0 && v && i < n; i++)
 		r = buf_addf(b, "%s%s", i ? ", " : "", v[i]);
 	return r < 0 ? r : buf_addc(b, ')');
 }

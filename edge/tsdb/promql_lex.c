@@ -42,7 +42,8 @@ static bool is_digit(char c)
 static int lex_error(const struct promql_lexer *lx, size_t pos, struct diag *d, const char *what)
 {
 	(void)lx;
-	return diag_set(d, -EINVAL, "position %zu: %s", pos + 1, what);
+	diag_set(d, -EINVAL, "position %zu: %s", pos + 1, what);
+	return -EINVAL;
 }
 
 void promql_token_release(struct promql_token *tok)
@@ -470,10 +471,12 @@ int promql_lex_next(struct promql_lexer *lx, struct promql_token *tok, struct di
 		break;
 	default:
 		if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-			return diag_set(d, -EINVAL, "position %zu: unexpected character '%c'",
-			                lx->off + 1, c);
-		return diag_set(d, -EINVAL, "position %zu: unexpected byte 0x%02x", lx->off + 1,
-		                (unsigned char)c);
+			diag_set(d, -EINVAL, "position %zu: unexpected character '%c'", lx->off + 1,
+			         c);
+		else
+			diag_set(d, -EINVAL, "position %zu: unexpected byte 0x%02x", lx->off + 1,
+			         (unsigned char)c);
+		return -EINVAL;
 	}
 	lx->off += tok->len;
 	return 0;

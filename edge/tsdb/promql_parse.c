@@ -114,6 +114,14 @@ struct parser {
 	unsigned depth;
 };
 
+/* diag_set(), as an expression whose value the static analyser can see is code (it does
+ * not follow variadic calls), so error paths are not mistaken for successes. */
+#define perr(p, code, ...)                             \
+	({                                             \
+		diag_set((p)->d, (code), __VA_ARGS__); \
+		(code);                                \
+	})
+
 static int next(struct parser *p)
 {
 	return promql_lex_next(&p->lx, &p->tok, p->d);
@@ -125,8 +133,7 @@ static int expected(struct parser *p, const char *what)
 	char got[96];
 
 	promql_token_describe(&p->lx, &p->tok, got, sizeof(got));
-	return diag_set(p->d, -EINVAL, "position %zu: expected %s, got %s", p->tok.pos + 1, what,
-	                got);
+	return perr(p, -EINVAL, "position %zu: expected %s, got %s", p->tok.pos + 1, what, got);
 }
 
 static bool tok_is_word(const struct parser *p, const char *w)
@@ -229,9 +236,9 @@ static int set_depth(struct parser *p, struct promql_expr *e)
 		h = e->rhs->depth;
 	e->depth = h + 1;
 	if (e->depth > ONGRID_PROMQL_MAX_DEPTH)
-		return diag_set(p->d, -EINVAL,
-		                "position %zu: expression nested too deeply (more than %d levels)",
-		                e->pos + 1, ONGRID_PROMQL_MAX_DEPTH);
+		return perr(p, -EINVAL,
+		            "position %zu: expression nested too deeply (more than %d levels)",
+		            e->pos + 1, ONGRID_PROMQL_MAX_DEPTH);
 	return 0;
 }
 
@@ -255,12 +262,12 @@ static int parse_label_list(struct parser *p, char ***ret, size_t *ret_n)
 		return r;
 	while (p->tok.type != TOK_RPAREN) {
 		if (!ident_is_label_name(p)) {
-			r = expected(p, n ? "label name or ')'" : "label name or ')'");
+			r = expected(p, "label name or ')'");
 			goto out_free;
 		}
 		if (n >= 64) {
-			r = diag_set(p->d, -E2BIG, "position %zu: more than 64 labels in a list",
-			             p->tok.pos + 1);
+			r = perr(p, -E2BIG, "position %zu: more than 64 labels in a list",
+			         p->tok.pos + 1);
 			goto out_free;
 		}
 		ALLOC_GROW(v, n + 1, alloc);
@@ -309,13 +316,13 @@ static int matcher_check(struct parser *p, const struct promql_matcher *m, size_
 	if (!re) {
 		PCRE2_UCHAR msg[120];
 		pcre2_get_error_message(err, msg, sizeof(msg));
-		return diag_set(p->d, -EINVAL, "position %zu: bad regular expression '%s': %s",
-		                pos + 1, m->value, (const char *)msg);
+		return perr(p, -EINVAL, "position %zu: bad regular expression '%s': %s", pos + 1,
+		            m->value, (const char *)msg);
 	}
 	md = pcre2_match_data_create_from_pattern(re, NULL);
 	if (!md) {
 		pcre2_code_free(re);
-		return diag_set(p->d, -ENOMEM, "out of memory compiling a regular expression");
+		return perr(p, -ENOMEM, "out of memory compiling a regular expression");
 	}
 	rc = pcre2_match(re, (PCRE2_SPTR) "", 0, 0, 0, md, NULL);
 	pcre2_match_data_free(md);
@@ -356,9 +363,8 @@ static int parse_selector(struct parser *p, struct promql_expr **ret)
 			goto out_free;
 		}
 		if (e->nmatchers >= 64) {
-			r = diag_set(p->d, -E2BIG,
-			             "position %zu: more than 64 matchers in a selector",
-			             p->tok.pos + 1);
+			r = perr(p, -E2BIG, "position %zu: more than 64 matchers in a selector",
+			         p->tok.pos + 1);
 			goto out_free;
 		}
 		m.name = xstrndup(p->lx.src + p->tok.pos, p->tok.len);
@@ -393,8 +399,8 @@ static int parse_selector(struct parser *p, struct promql_expr **ret)
 		e->matchers[e->nmatchers - 1].value = p->tok.str;
 		p->tok.str = NULL;
 		if (named && strcmp(m.name, "__name__") == 0) {
-			r = diag_set(p->d, -EINVAL,
-			             "position %zu: metric name must not be set twice", mpos + 1);
+			r = perr(p, -EINVAL, "position %zu: metric name must not be set twice",
+			         mpos + 1);
 			goto out_free;
 		}
 		r = matcher_check(p, &e->matchers[e->nmatchers - 1], p->tok.pos, &empty);
@@ -415,10 +421,10 @@ static int parse_selector(struct parser *p, struct promql_expr **ret)
 		goto out_free;
 done:
 	if (!named && !nonempty) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: vector selector must contain at least one non-empty "
-		             "matcher",
-		             e->pos + 1);
+		r = perr(p, -EINVAL,
+		         "position %zu: vector selector must contain at least one non-empty "
+		         "matcher",
+		         e->pos + 1);
 		goto out_free;
 	}
 	*ret = e;
@@ -477,8 +483,8 @@ static int unknown_function(struct parser *p)
 		return diag_set(
 		        p->d, -EINVAL, "position %zu: unknown function '%.*s' (did you mean '%s'?)",
 		        p->tok.pos + 1, (int)(p->tok.len > 64 ? 64 : p->tok.len), name, best);
-	return diag_set(p->d, -EINVAL, "position %zu: unknown function '%.*s'", p->tok.pos + 1,
-	                (int)(p->tok.len > 64 ? 64 : p->tok.len), name);
+	return perr(p, -EINVAL, "position %zu: unknown function '%.*s'", p->tok.pos + 1,
+	            (int)(p->tok.len > 64 ? 64 : p->tok.len), name);
 }
 
 static int check_arg(struct parser *p, const char *fname, unsigned i, enum promql_type want,
@@ -486,12 +492,13 @@ static int check_arg(struct parser *p, const char *fname, unsigned i, enum promq
 {
 	if (arg->type == want)
 		return 0;
-	return diag_set(p->d, -EINVAL, "position %zu: expected %s as argument %u of '%s', got %s",
-	                arg->pos + 1, promql_type_name(want), i + 1, fname,
-	                promql_type_name(arg->type));
+	return perr(p, -EINVAL, "position %zu: expected %s as argument %u of '%s', got %s",
+	            arg->pos + 1, promql_type_name(want), i + 1, fname,
+	            promql_type_name(arg->type));
 }
 
 /* name '(' args ')' with the current token on the name. */
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_call(struct parser *p, const struct promql_func *fn, struct promql_expr **ret)
 {
 	struct promql_expr *e = node_new(NODE_CALL, fn->ret, p->tok.pos);
@@ -506,10 +513,9 @@ static int parse_call(struct parser *p, const struct promql_func *fn, struct pro
 		struct promql_expr *arg;
 
 		if (e->nargs >= fn->nargs) {
-			r = diag_set(p->d, -EINVAL,
-			             "position %zu: function '%s' takes %u argument%s, got more",
-			             p->tok.pos + 1, fn->name, fn->nargs,
-			             fn->nargs == 1 ? "" : "s");
+			r = perr(p, -EINVAL,
+			         "position %zu: function '%s' takes %u argument%s, got more",
+			         p->tok.pos + 1, fn->name, fn->nargs, fn->nargs == 1 ? "" : "s");
 			goto out_free;
 		}
 		r = parse_expr(p, 0, &arg);
@@ -526,9 +532,8 @@ static int parse_call(struct parser *p, const struct promql_func *fn, struct pro
 	}
 	rparen = p->tok.pos;
 	if (e->nargs != fn->nargs) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: function '%s' takes %u argument%s, got %u", rparen + 1,
-		             fn->name, fn->nargs, fn->nargs == 1 ? "" : "s", e->nargs);
+		r = perr(p, -EINVAL, "position %zu: function '%s' takes %u argument%s, got %u",
+		         rparen + 1, fn->name, fn->nargs, fn->nargs == 1 ? "" : "s", e->nargs);
 		goto out_free;
 	}
 	for (i = 0; i < e->nargs; i++)
@@ -551,7 +556,7 @@ static int parse_grouping(struct parser *p, struct promql_expr *e)
 	int r;
 
 	if (e->grouping || e->without)
-		return diag_set(p->d, -EINVAL, "position %zu: grouping given twice", pos + 1);
+		return perr(p, -EINVAL, "position %zu: grouping given twice", pos + 1);
 	if ((r = next(p)) < 0)
 		return r;
 	r = parse_label_list(p, &e->grouping, &e->ngrouping);
@@ -563,6 +568,7 @@ static int parse_grouping(struct parser *p, struct promql_expr *e)
 	return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_aggregation(struct parser *p, enum promql_agg agg, struct promql_expr **ret)
 {
 	struct promql_expr *e = node_new(NODE_AGG, PROMQL_VECTOR, p->tok.pos);
@@ -590,11 +596,11 @@ static int parse_aggregation(struct parser *p, enum promql_agg agg, struct promq
 			goto out_free;
 		}
 		if (e->param->type != PROMQL_SCALAR) {
-			r = diag_set(p->d, -EINVAL,
-			             "position %zu: expected scalar as the parameter of "
-			             "'%s', got %s",
-			             e->param->pos + 1, promql_agg_names[agg],
-			             promql_type_name(e->param->type));
+			r = perr(p, -EINVAL,
+			         "position %zu: expected scalar as the parameter of "
+			         "'%s', got %s",
+			         e->param->pos + 1, promql_agg_names[agg],
+			         promql_type_name(e->param->type));
 			goto out_free;
 		}
 		if ((r = next(p)) < 0)
@@ -609,9 +615,9 @@ static int parse_aggregation(struct parser *p, enum promql_agg agg, struct promq
 		goto out_free;
 	}
 	if (arg->type != PROMQL_VECTOR) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: expected instant vector in aggregation '%s', got %s",
-		             arg->pos + 1, promql_agg_names[agg], promql_type_name(arg->type));
+		r = perr(p, -EINVAL,
+		         "position %zu: expected instant vector in aggregation '%s', got %s",
+		         arg->pos + 1, promql_agg_names[agg], promql_type_name(arg->type));
 		goto out_free;
 	}
 	if ((r = next(p)) < 0)
@@ -629,6 +635,7 @@ out_free:
 	return r;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_ident(struct parser *p, struct promql_expr **ret)
 {
 	const char *name = p->lx.src + p->tok.pos;
@@ -662,6 +669,7 @@ static int parse_ident(struct parser *p, struct promql_expr **ret)
 
 /* ret_paren says the expression was in parentheses, which leave no node in the tree but
  * forbid a following range or offset, as in Prometheus. */
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_primary(struct parser *p, struct promql_expr **ret, bool *ret_paren)
 {
 	struct promql_expr *e = NULL;
@@ -712,14 +720,15 @@ static int parse_duration_tok(struct parser *p, int64_t *ret_ms)
 	if (p->tok.type != TOK_DURATION)
 		return expected(p, "duration such as '5m'");
 	if (p->tok.dur_ms > PROMQL_MAX_DURATION_MS)
-		return diag_set(p->d, -EINVAL, "position %zu: duration longer than 100 years",
-		                p->tok.pos + 1);
+		return perr(p, -EINVAL, "position %zu: duration longer than 100 years",
+		            p->tok.pos + 1);
 	*ret_ms = p->tok.dur_ms;
 	r = next(p);
 	return r < 0 ? r : 0;
 }
 
 /* primary ['[' duration ']'] ['offset' ['-'] duration] */
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_postfix(struct parser *p, struct promql_expr **ret)
 {
 	struct promql_expr *e;
@@ -733,10 +742,10 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 	if (p->tok.type == TOK_LBRACKET) {
 		pos = p->tok.pos;
 		if (e->kind != NODE_SELECTOR || paren || e->range_ms) {
-			r = diag_set(p->d, -EINVAL,
-			             "position %zu: a range '[...]' is only allowed after a vector "
-			             "selector, not after %s",
-			             pos + 1, paren ? "parentheses" : promql_type_name(e->type));
+			r = perr(p, -EINVAL,
+			         "position %zu: a range '[...]' is only allowed after a vector "
+			         "selector, not after %s",
+			         pos + 1, paren ? "parentheses" : promql_type_name(e->type));
 			goto out_free;
 		}
 		if ((r = next(p)) < 0)
@@ -745,8 +754,8 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 			goto out_free;
 		if (p->tok.type == TOK_COLON ||
 		    (p->tok.type == TOK_IDENT && p->lx.src[p->tok.pos] == ':')) {
-			r = diag_set(p->d, -EINVAL, "position %zu: subqueries are not supported",
-			             p->tok.pos + 1);
+			r = perr(p, -EINVAL, "position %zu: subqueries are not supported",
+			         p->tok.pos + 1);
 			goto out_free;
 		}
 		if (p->tok.type != TOK_RBRACKET) {
@@ -754,8 +763,7 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 			goto out_free;
 		}
 		if (e->range_ms <= 0) {
-			r = diag_set(p->d, -EINVAL, "position %zu: range must be greater than 0",
-			             pos + 2);
+			r = perr(p, -EINVAL, "position %zu: range must be greater than 0", pos + 2);
 			goto out_free;
 		}
 		e->type = PROMQL_MATRIX;
@@ -766,9 +774,9 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 		bool neg = false;
 		pos = p->tok.pos;
 		if (e->kind != NODE_SELECTOR || paren) {
-			r = diag_set(p->d, -EINVAL,
-			             "position %zu: offset is only allowed after a vector selector",
-			             pos + 1);
+			r = perr(p, -EINVAL,
+			         "position %zu: offset is only allowed after a vector selector",
+			         pos + 1);
 			goto out_free;
 		}
 		if ((r = next(p)) < 0)
@@ -784,14 +792,14 @@ static int parse_postfix(struct parser *p, struct promql_expr **ret)
 			e->offset_ms = -e->offset_ms;
 	}
 	if (p->tok.type == TOK_AT) {
-		r = diag_set(p->d, -EINVAL, "position %zu: the @ modifier is not supported",
-		             p->tok.pos + 1);
+		r = perr(p, -EINVAL, "position %zu: the @ modifier is not supported",
+		         p->tok.pos + 1);
 		goto out_free;
 	}
 	if (p->tok.type == TOK_LBRACKET) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: a range '[...]' must come before offset, and only once",
-		             p->tok.pos + 1);
+		r = perr(p, -EINVAL,
+		         "position %zu: a range '[...]' must come before offset, and only once",
+		         p->tok.pos + 1);
 		goto out_free;
 	}
 	*ret = e;
@@ -828,6 +836,7 @@ static int binary_op(const struct parser *p, enum promql_op *ret_op)
 	return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): recursion passes through parse_expr, capped at MAX_RECURSION */
 static int parse_unary(struct parser *p, struct promql_expr **ret)
 {
 	struct promql_expr *e, *operand;
@@ -845,10 +854,10 @@ static int parse_unary(struct parser *p, struct promql_expr **ret)
 	if (r < 0)
 		return r;
 	if (operand->type != PROMQL_SCALAR && operand->type != PROMQL_VECTOR) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: unary expression only allowed on scalars and instant "
-		             "vectors, got %s",
-		             operand->pos + 1, promql_type_name(operand->type));
+		r = perr(p, -EINVAL,
+		         "position %zu: unary expression only allowed on scalars and instant "
+		         "vectors, got %s",
+		         operand->pos + 1, promql_type_name(operand->type));
 		promql_expr_free(operand);
 		return r;
 	}
@@ -878,10 +887,10 @@ static int parse_bin_modifiers(struct parser *p, struct promql_expr *e)
 
 	if (tok_is_word(p, "bool")) {
 		if (!promql_op_is_comparison(e->op))
-			return diag_set(p->d, -EINVAL,
-			                "position %zu: bool modifier is only allowed on comparison "
-			                "operators",
-			                p->tok.pos + 1);
+			return perr(p, -EINVAL,
+			            "position %zu: bool modifier is only allowed on comparison "
+			            "operators",
+			            p->tok.pos + 1);
 		e->bool_mod = true;
 		if ((r = next(p)) < 0)
 			return r;
@@ -913,10 +922,10 @@ static int check_binary(struct parser *p, struct promql_expr *e)
 	else if (e->rhs->type != PROMQL_SCALAR && e->rhs->type != PROMQL_VECTOR)
 		bad = e->rhs;
 	if (bad)
-		return diag_set(p->d, -EINVAL,
-		                "position %zu: expected scalar or instant vector as an operand of "
-		                "'%s', got %s",
-		                bad->pos + 1, promql_op_names[e->op], promql_type_name(bad->type));
+		return perr(p, -EINVAL,
+		            "position %zu: expected scalar or instant vector as an operand of "
+		            "'%s', got %s",
+		            bad->pos + 1, promql_op_names[e->op], promql_type_name(bad->type));
 	if (e->lhs->type == PROMQL_SCALAR && e->rhs->type == PROMQL_SCALAR) {
 		if (promql_op_is_comparison(e->op) && !e->bool_mod)
 			return diag_set(
@@ -958,9 +967,9 @@ static int parse_expr(struct parser *p, int min_prec, struct promql_expr **ret)
 	int prec, r;
 
 	if (++p->depth > MAX_RECURSION) {
-		r = diag_set(p->d, -EINVAL,
-		             "position %zu: expression nested too deeply (more than %d levels)",
-		             p->tok.pos + 1, MAX_RECURSION);
+		r = perr(p, -EINVAL,
+		         "position %zu: expression nested too deeply (more than %d levels)",
+		         p->tok.pos + 1, MAX_RECURSION);
 		goto out;
 	}
 	r = parse_unary(p, &lhs);
@@ -981,8 +990,8 @@ static int parse_expr(struct parser *p, int min_prec, struct promql_expr **ret)
 			goto out;
 	}
 	if (tok_is_word(p, "and") || tok_is_word(p, "or") || tok_is_word(p, "unless")) {
-		r = diag_set(p->d, -EINVAL, "position %zu: set operator '%.*s' is not supported",
-		             p->tok.pos + 1, (int)p->tok.len, p->lx.src + p->tok.pos);
+		r = perr(p, -EINVAL, "position %zu: set operator '%.*s' is not supported",
+		         p->tok.pos + 1, (int)p->tok.len, p->lx.src + p->tok.pos);
 		goto out;
 	}
 	*ret = lhs;
