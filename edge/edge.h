@@ -55,6 +55,7 @@ struct edge_conf {
 	struct conf_strlist tools_read_paths;       /* where readers may read; empty = anywhere */
 	struct conf_strlist tools_deny_paths;       /* extra denied places */
 	struct conf_strlist tools_restart_commands; /* "unit=command" for restart_service */
+	char *tools_init_dir;                       /* init scripts without systemd */
 };
 
 extern const struct conf_table edge_conf_table;

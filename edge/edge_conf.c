@@ -121,8 +121,10 @@ static const struct conf_key keys[] = {
 	K("tools.deny_paths", CONF_STRLIST, NULL, tools_deny_paths,
 	  "Places no tool may read or list, besides the built-in ones (shadow files, .ssh, keys)."),
 	K("tools.restart_commands", CONF_STRLIST, NULL, tools_restart_commands,
-	  "\"unit=command\" items: how restart_service restarts a service without systemd and "
-	  "without an /etc/init.d script (the command runs without a shell)."),
+	  "\"unit=command\" items: how restart_service restarts a service when systemd is not "
+	  "PID 1; tried before tools.init_dir (the command runs without a shell)."),
+	K("tools.init_dir", CONF_STRING, "/etc/init.d", tools_init_dir,
+	  "Where restart_service looks for NAME init scripts when systemd is not PID 1."),
 };
 
 const struct conf_table edge_conf_table = {

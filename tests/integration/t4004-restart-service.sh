@@ -48,6 +48,19 @@ test_expect_success 'a service with no way to restart fails with the reason, exi
 	test "$(cat count)" = 1
 '
 
+test_expect_success 'without a configured command, the init script in tools.init_dir is used' '
+	mkdir -p init.d &&
+	printf "#!/bin/sh\necho \"\$1\" >>\"%s/websvc.calls\"\necho websvc \$1 ok\n" "$TRASH" >init.d/websvc &&
+	chmod +x init.d/websvc &&
+	printf "tools: { init_dir = \"%s/init.d\"; };\n" "$TRASH" >initd.conf &&
+	"$EDGE" tool restart_service "{\"unit\":\"websvc.service\"}" -c initd.conf --role admin --json >out &&
+	json_get out .reason | grep -q "init.d/websvc restart" &&
+	test_must_fail test -e websvc.calls &&
+	"$EDGE" approve "$(json_get out .id)" -c initd.conf --as alice --json >out &&
+	test "$(json_get out .evidence.method)" = init.d &&
+	test "$(cat websvc.calls)" = restart
+'
+
 test_expect_success 'a unit name with a path or shell syntax is refused before anything' '
 	test_expect_code 2 "$EDGE" tool restart_service "{\"unit\":\"../../bin/sh\"}" --role admin 2>err &&
 	grep -q "args.unit" err &&

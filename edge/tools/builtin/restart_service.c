@@ -5,7 +5,7 @@
  *      `systemctl is-active UNIT` for the evidence;
  *   2. tools.restart_commands has "UNIT=command" (UNIT with or without ".service"): the
  *      command, split into words without a shell;
- *   3. /etc/init.d/UNIT is executable: `/etc/init.d/UNIT restart`.
+ *   3. tools.init_dir/UNIT (/etc/init.d by default) is executable: `... restart`.
  * Otherwise the call fails and says which of the three were missing. Each runs in the
  * sandbox with a 60 s timeout, a scrubbed environment and capped output, but not read-only:
  * restarting writes pid files and logs. */
@@ -26,7 +26,11 @@
 #include "shared/banned.h"
 
 #define RESTART_TIMEOUT_MS 60000
-#define INITD_DIR          "/etc/init.d"
+
+static const char *init_dir(const struct edge_conf *c)
+{
+	return c->tools_init_dir && *c->tools_init_dir ? c->tools_init_dir : "/etc/init.d";
+}
 
 static bool systemd_booted(void)
 {
@@ -92,7 +96,7 @@ static int restart_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evid
 	int r;
 
 	base_name(unit, base, sizeof(base));
-	snprintf(initd, sizeof(initd), INITD_DIR "/%s", base);
+	snprintf(initd, sizeof(initd), "%s/%s", init_dir(ctx->conf), base);
 	if (systemd_booted()) {
 		char *const argv[] = { (char *)"systemctl", (char *)"restart", (char *)unit, NULL };
 		method = "systemd";
@@ -176,7 +180,7 @@ static int restart_classify(struct tool_ctx *ctx, const cJSON *args, enum tool_c
 		diag_set(why, 0, "would run '%s' (tools.restart_commands)",
 		         configured_command(ctx->conf, base));
 	else
-		diag_set(why, 0, "would run '" INITD_DIR "/%s restart'", base);
+		diag_set(why, 0, "would run '%s/%s restart'", init_dir(ctx->conf), base);
 	return 0;
 }
 
