@@ -994,6 +994,11 @@ static int parse_expr(struct parser *p, int min_prec, struct promql_expr **ret)
 		         p->tok.pos + 1, (int)p->tok.len, p->lx.src + p->tok.pos);
 		goto out;
 	}
+	if (tok_is_word(p, "atan2")) {
+		r = perr(p, -EINVAL, "position %zu: operator 'atan2' is not supported",
+		         p->tok.pos + 1);
+		goto out;
+	}
 	*ret = lhs;
 	lhs = NULL;
 out:

@@ -221,6 +221,8 @@ static void type_and_semantic_errors(void **state)
 	                                   "allowed between instant vectors");
 	assert_fails_with("x / on(job) group_left y", "position 13: group_left/group_right");
 	assert_fails_with("foo and bar", "position 5: set operator 'and' is not supported");
+	assert_fails_with("foo OR bar", "position 5: set operator 'OR' is not supported");
+	assert_fails_with("foo atan2 bar", "position 5: operator 'atan2' is not supported");
 	assert_fails_with("x[5m] + 1", "position 1: expected scalar or instant vector as an "
 	                               "operand of '+', got range vector");
 	assert_fails_with("-x[5m]", "position 2: unary expression only allowed on scalars and "
