@@ -43,12 +43,12 @@ static int gen(const char *path, long n)
 		                             "/static/app.js", "/api/v2/search", "/login" };
 	static const char *const users[] = { "alice", "bob", "carol", "dave", "erin", "frank" };
 	FILE *f = fopen(path, "w");
-	int64_t now = now_ms(), t0 = now - 50 * 60000;
+	int64_t now = now_ms(), t0 = now - 50LL * 60000;
 
 	if (!f)
 		return 1;
 	for (long i = 0; i < n; i++) {
-		int64_t t = t0 + (int64_t)((double)i / (double)n * 49 * 60000);
+		int64_t t = t0 + (int64_t)((double)i / (double)n * 49.0 * 60000.0);
 		char ts[40];
 		uint32_t r = rnd(), k = r % 100;
 		clock_format_rfc3339(ts, sizeof(ts), t - t % 1000 + (int64_t)(r % 1000));
@@ -62,7 +62,7 @@ static int gen(const char *path, long n)
 			        "%s INFO 10.%u.%u.%u - - \"GET %s HTTP/1.1\" %u %u %u ms "
 			        "ua=\"curl/7.%u\"\n",
 			        ts, r % 256, (r >> 8) % 256, (r >> 16) % 256, paths[r % 6],
-			        k < 50 ? 200 : 404, r % 50000, r % 900, r % 90);
+			        k < 50 ? 200u : 404u, r % 50000, r % 900, r % 90);
 		else if (k < 70)
 			fprintf(f,
 			        "%s ERROR read tcp 10.0.%u.%u:%u->10.0.0.7:5432: read: connection "
@@ -73,7 +73,7 @@ static int gen(const char *path, long n)
 			        "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request "
 			        "served\",\"user\":\"%s\","
 			        "\"status\":%u,\"latency_ms\":%u}\n",
-			        ts, users[r % 6], k < 80 ? 200 : 503, r % 2000);
+			        ts, users[r % 6], k < 80 ? 200u : 503u, r % 2000);
 		else if (k < 95)
 			fprintf(f, "%s WARN slow query on table %s took %u ms rows=%u\n", ts,
 			        r % 2 ? "orders" : "users", 500 + r % 5000, r % 100000);
@@ -157,6 +157,7 @@ static int rate(long n, const char *cmd)
 	return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the store directory is one level deep */
 static uint64_t bytes_under(const char *path)
 {
 	struct stat st;

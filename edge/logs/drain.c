@@ -365,6 +365,7 @@ static struct cluster *cluster_new(struct drain *dr, struct leaf *l, const struc
 	}
 	c->leaf = l;
 	c->tmpl_dirty = true;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ALLOC_GROW(l->c, l->n + 1, l->a);
 	l->c[l->n++] = c;
 	list_add(&c->lru, &dr->lru);
@@ -491,7 +492,7 @@ int drain_restore(struct drain *dr, sqlite3 *db, struct diag *d)
 	sqlite3_bind_int64(st, 1, (int64_t)dr->o.max_clusters);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *tmpl = (const char *)sqlite3_column_text(st, 1);
-		struct tok t[DRAIN_MAX_TOKENS];
+		struct tok t[DRAIN_MAX_TOKENS] = { { NULL, 0 } };
 		size_t n = 0, i = 0, len = strlen(tmpl);
 		struct cluster *c;
 		struct leaf *l;
@@ -529,7 +530,7 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, struct diag *d)
 int drain_save(struct drain *dr, sqlite3 *db, int64_t now, struct diag *d)
 {
 	sqlite3_stmt *find = NULL, *ins = NULL, *upd = NULL, *min = NULL;
-	struct buf tmpl = BUF_INIT(DRAIN_MAX_TOKENS * (TOKEN_MAX + 1));
+	struct buf tmpl = BUF_INIT((size_t)DRAIN_MAX_TOKENS * (TOKEN_MAX + 1));
 	int r;
 
 	r = db_prepare(db, "SELECT id FROM patterns WHERE template = ? LIMIT 1", &find, d);
@@ -603,7 +604,7 @@ int drain_save(struct drain *dr, sqlite3 *db, int64_t now, struct diag *d)
 		         "DELETE FROM pattern_minutes WHERE minute < %lld; "
 		         "DELETE FROM patterns WHERE id IN (SELECT id FROM patterns ORDER BY "
 		         "last_seen DESC LIMIT -1 OFFSET %d);",
-		         (long long)(now / 60000 - DRAIN_KEEP_MINUTES), MAX_ROWS);
+		         (long long)(now / 60000 - (int64_t)DRAIN_KEEP_MINUTES), MAX_ROWS);
 		r = db_exec(db, sql, d);
 	}
 	return r;

@@ -25,7 +25,7 @@
 #include "shared/diag.h"
 
 #define DRAIN_MAX_TOKENS   64
-#define DRAIN_KEEP_MINUTES (24 * 60)
+#define DRAIN_KEEP_MINUTES 1440 /* 24 hours */
 
 struct drain;
 

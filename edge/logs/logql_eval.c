@@ -322,6 +322,7 @@ static void sanitize_name(char *s)
 			*p = '_';
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is capped at depth 8 below */
 static void json_flatten(struct ev *ev, const cJSON *o, const char *prefix, int depth)
 {
 	const cJSON *it;
@@ -728,6 +729,7 @@ static void ev_release(struct ev *ev)
 	free(ev->heap);
 	HASH_ITER(hh, ev->series, s, tmp)
 	{
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): HASH_ITER keeps the next element in tmp */
 		HASH_DEL(ev->series, s);
 		series_free(s);
 	}
@@ -851,6 +853,7 @@ static int eval_range(struct logstore *store, const struct logql_expr *e, const 
 		ev_release(&ev);
 		return r;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	out->s = xcalloc(ev.nseries ? ev.nseries : 1, sizeof(*out->s));
 	HASH_ITER(hh, ev.series, s, tmp)
 	{
@@ -920,6 +923,7 @@ static int cmp_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= LOGQL_MAX_DEPTH */
 static int eval_agg(struct logstore *store, const struct logql_expr *e, const struct steps *sp,
                     struct vec *out, struct logstore_scan_stats *st, uint64_t *matched,
                     size_t *nstreams, struct diag *d)
@@ -951,6 +955,7 @@ static int eval_agg(struct logstore *store, const struct logql_expr *e, const st
 				g->v[k] = NAN;
 			g->a = out->n; /* index in output, reused field */
 			HASH_ADD(hh, groups, key[0], key.len, g);
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 			out->s = xrealloc(out->s, st_mul(out->n + 1, sizeof(*out->s)));
 			out->s[out->n++] = g;
 		}
@@ -1004,6 +1009,7 @@ static int eval_agg(struct logstore *store, const struct logql_expr *e, const st
 		}
 		vec_free(out);
 		/* drop series that never rank */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		out->s = xcalloc(in.n ? in.n : 1, sizeof(*out->s));
 		for (size_t i = 0; i < in.n; i++) {
 			bool any = false;
@@ -1057,6 +1063,7 @@ static int eval_agg(struct logstore *store, const struct logql_expr *e, const st
 	return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= LOGQL_MAX_DEPTH */
 static int eval_metric(struct logstore *store, const struct logql_expr *e, const struct steps *sp,
                        struct vec *out, struct logstore_scan_stats *st, uint64_t *matched,
                        size_t *nstreams, struct diag *d)

@@ -264,8 +264,6 @@ static int selector(struct parser *ps, struct logql_log *l)
 		const char *at;
 		int r;
 
-		skip_ws(ps);
-		at = ps->p;
 		m.name = ident(ps);
 		if (!m.name)
 			return expected(ps, "a label name");
@@ -375,11 +373,9 @@ static int pipeline(struct parser *ps, struct logql_log *l)
 
 	for (;;) {
 		struct logql_stage st = { 0 };
-		const char *at;
+		const char *at = NULL;
 		int r = 0;
 
-		skip_ws(ps);
-		at = ps->p;
 		if (accept(ps, "|="))
 			st.kind = LQ_LINE_HAS;
 		else if (accept(ps, "!="))
@@ -468,6 +464,7 @@ add:
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): parentheses count toward LOGQL_MAX_DEPTH via expr() */
 static int log_expr(struct parser *ps, struct logql_log *l)
 {
 	int r;
@@ -545,6 +542,7 @@ static int grouping(struct parser *ps, struct logql_expr *e)
 
 static int expr(struct parser *ps, struct logql_expr **ret);
 
+/* NOLINTNEXTLINE(misc-no-recursion): capped at LOGQL_MAX_DEPTH by expr() */
 static int metric_call(struct parser *ps, const char *name, const char *at, struct logql_expr *e)
 {
 	int r;
@@ -653,6 +651,7 @@ static int metric_call(struct parser *ps, const char *name, const char *at, stru
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): capped at LOGQL_MAX_DEPTH */
 static int expr(struct parser *ps, struct logql_expr **ret)
 {
 	struct logql_expr *e = xcalloc(1, sizeof(*e));
@@ -739,6 +738,7 @@ static void log_free(struct logql_log *l)
 	free(l->st);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the tree is at most LOGQL_MAX_DEPTH high */
 void logql_free(struct logql_expr *e)
 {
 	if (!e)

@@ -1,5 +1,6 @@
 /* logs.c - the log pipeline (tail + journal -> labels -> store + drain) and its queries. */
 #define LOG_MODULE "logs"
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,8 +118,11 @@ static const char *clean_line(struct logs *l, const char *line, size_t *len, boo
 			break;
 		i += s ? s : 1;
 	}
-	if (cut && buf_adds(&l->clean, TRUNC_MARK) < 0)
-		cut = false; /* the buffer has room for the mark by construction */
+	if (cut) {
+		int r = buf_adds(&l->clean, TRUNC_MARK);
+		assert(r == 0); /* the buffer has room for the mark by construction */
+		(void)r;
+	}
 	*len = l->clean.len;
 	return buf_str(&l->clean);
 }
@@ -538,6 +542,7 @@ void logs_close(struct logs *l)
 	}
 	HASH_ITER(hh, l->streams, k, tmp)
 	{
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): HASH_ITER keeps the next element in tmp */
 		HASH_DEL(l->streams, k);
 		free(k);
 	}
@@ -564,14 +569,14 @@ uint64_t logs_lines_ingested(const struct logs *l)
 
 /* ---- queries ------------------------------------------------------------------------- */
 
-int logs_query_json(struct logs *l, const char *q, int64_t start, int64_t end, int64_t step,
+int logs_query_json(struct logs *l, const char *logql, int64_t start, int64_t end, int64_t step,
                     size_t limit, cJSON **ret, struct diag *d)
 {
 	struct logql_params p = { start, end, step, limit };
 	struct logql_expr *e;
 	int r;
 
-	r = logql_parse(q, &e, d);
+	r = logql_parse(logql, &e, d);
 	if (r < 0)
 		return r;
 	r = logql_eval(l->store, e, &p, ret, d);
@@ -718,7 +723,8 @@ int logs_patterns_json(struct logs *l, enum logs_patterns_mode mode, int64_t sta
 			c[n++] = x;
 		}
 		sqlite3_finalize(st);
-		qsort(c, n, sizeof(*c), cmp_changed);
+		if (n)
+			qsort(c, n, sizeof(*c), cmp_changed);
 		for (size_t i = 0; i < n; i++) {
 			if (i < limit) {
 				cJSON *o = json_obj();
@@ -789,7 +795,7 @@ int logs_ctl_query(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
 {
 	struct logs *l = udata;
 	const char *q;
-	int64_t now = now_ms(), start, end, step, limit;
+	int64_t now = now_ms(), start = 0, end = 0, step = 0, limit = 0;
 	int r;
 
 	r = json_get_string(req, "query", &q, "request", d);
@@ -814,7 +820,7 @@ int logs_ctl_patterns(void *udata, const cJSON *req, cJSON **ret, struct diag *d
 {
 	struct logs *l = udata;
 	const char *mode = "top";
-	int64_t now = now_ms(), start, end, limit;
+	int64_t now = now_ms(), start = 0, end = 0, limit = 0;
 	int r;
 
 	r = json_get_string(req, "mode", &mode, "request", d);

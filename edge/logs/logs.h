@@ -57,8 +57,8 @@ uint64_t logs_lines_ingested(const struct logs *l);
 
 /* LogQL over [start, end] (ms). step 0: a metric query is evaluated at end only.
  * *ret: see logql.h. -EINVAL with d naming the position for a bad query. */
-int logs_query_json(struct logs *l, const char *logql, int64_t start_ms, int64_t end_ms,
-                    int64_t step_ms, size_t limit, cJSON **ret, struct diag *d);
+int logs_query_json(struct logs *l, const char *logql, int64_t start, int64_t end, int64_t step,
+                    size_t limit, cJSON **ret, struct diag *d);
 
 /* Templates mined by drain (drain.h).
  * LOGS_PATTERNS_TOP: the `limit` patterns with the most lines in [start, end], each with

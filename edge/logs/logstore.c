@@ -209,9 +209,15 @@ static int recover(struct logstore *s, struct diag *d)
 	if (!dir)
 		return diag_set(d, -errno, "cannot list '%s': %m", s->dir);
 	while ((de = readdir(dir))) {
+		char *rest = NULL;
 		unsigned long long id;
-		char tail;
-		if (sscanf(de->d_name, "seg-%llu.da%c", &id, &tail) == 2 && (int64_t)id > last) {
+		if (strncmp(de->d_name, "seg-", 4) != 0)
+			continue;
+		errno = 0;
+		id = strtoull(de->d_name + 4, &rest, 10);
+		if (errno || rest == de->d_name + 4 || strcmp(rest, ".dat") != 0)
+			continue;
+		if ((int64_t)id > last) {
 			char *p = seg_path(s, id);
 			(void)unlink(p);
 			free(p);
@@ -344,6 +350,7 @@ void logstore_close(struct logstore *s)
 		return;
 	HASH_ITER(hh, s->streams, e, tmp)
 	{
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): HASH_ITER keeps the next element in tmp */
 		HASH_DEL(s->streams, e);
 		free(e);
 	}
@@ -595,7 +602,7 @@ int logstore_append(struct logstore *s, int64_t ts_ms, uint32_t stream, const ch
 		s->t_max = ts_ms;
 	delta = ts_ms - s->t_prev;
 	s->t_prev = ts_ms;
-	h += put_varint(hdr + h, ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63));
+	h += put_varint(hdr + h, ((uint64_t)delta << 1) ^ (delta < 0 ? UINT64_MAX : 0));
 	h += put_varint(hdr + h, stream);
 	h += put_varint(hdr + h, len);
 	if (buf_add(&s->payload, hdr, h) < 0 || buf_add(&s->payload, line, len) < 0)
@@ -833,8 +840,9 @@ static int read_block(struct logstore *s, struct scan_ctx *c, int *fd, uint64_t 
 {
 	size_t got;
 
-	if (len < BLOCK_HDR || len > ZSTD_compressBound(LOGSTORE_BLOCK_RAW * 2) + BLOCK_HDR ||
-	    raw_len > LOGSTORE_BLOCK_RAW * 2)
+	if (len < BLOCK_HDR ||
+	    len > ZSTD_compressBound((size_t)LOGSTORE_BLOCK_RAW * 2) + BLOCK_HDR ||
+	    raw_len > (uint64_t)LOGSTORE_BLOCK_RAW * 2)
 		return -EPROTO;
 	if (*fd < 0 || *fd_seg != seg) {
 		char *p = seg_path(s, seg);

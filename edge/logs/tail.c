@@ -76,6 +76,7 @@ static struct tail_file *file_new(struct tail *t, const char *path, const char *
 	f->ino = sb->st_ino;
 	f->fd = fd;
 	buf_init(&f->partial, t->o.max_line);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	ALLOC_GROW(t->files, t->nfiles + 1, t->afiles);
 	t->files[t->nfiles++] = f;
 	return f;
@@ -194,10 +195,8 @@ static int split(struct tail *t, struct tail_file *f, const char *p, size_t n, u
 			if (take < seg)
 				f->partial_cut = true;
 		}
-		if (!nl) {
-			pos = n;
+		if (!nl)
 			break;
-		}
 		if (f->partial.len || f->partial_cut) {
 			r = emit_partial(f, e);
 		} else {
@@ -517,7 +516,7 @@ static int read_file(struct tail *t, struct tail_file *f, int64_t now, size_t *b
 		if (r < 0)
 			return r;
 	} else if (f->fp_len > 0 && changed) {
-		uint64_t h;
+		uint64_t h = 0;
 		if (hash_head(f->fd, f->fp_len, &h) == 0 && h != f->fp_hash) {
 			r = truncated(t, f, e);
 			if (r < 0)
@@ -527,7 +526,7 @@ static int read_file(struct tail *t, struct tail_file *f, int64_t now, size_t *b
 	f->last_size = sb.st_size;
 	f->last_mtime = sb.st_mtim;
 	if (f->fp_len < FP_MAX && (uint64_t)sb.st_size > f->fp_len) {
-		uint64_t len = MIN((uint64_t)sb.st_size, FP_MAX), h;
+		uint64_t len = MIN((uint64_t)sb.st_size, FP_MAX), h = 0;
 		if (hash_head(f->fd, len, &h) == 0) {
 			f->fp_len = len;
 			f->fp_hash = h;
@@ -583,9 +582,10 @@ int tail_poll(struct tail *t, int64_t now, size_t budget, bool final, tail_line_
 					if (r < 0)
 						return r;
 				}
+				/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
+				size_t after = (t->nfiles - i - 1) * sizeof(t->files[0]);
 				file_free(f);
-				memmove(&t->files[i], &t->files[i + 1],
-				        (t->nfiles - i - 1) * sizeof(t->files[0]));
+				memmove(&t->files[i], &t->files[i + 1], after);
 				t->nfiles--;
 				i--;
 			}
