@@ -46,6 +46,19 @@ test_expect_success 'approving it again exits 1 and runs nothing' '
 	grep -q "no longer pending (done)" err
 '
 
+test_expect_success 'two approvers racing: the call runs exactly once' '
+	printf "#!/bin/sh\necho ran >>\"%s/ran\"\n" "$TRASH" >once.sh && chmod +x once.sh &&
+	printf "tools: { restart_commands = [\"once=%s/once.sh\"]; };\n" "$TRASH" >race.conf &&
+	"$EDGE" tool restart_service "{\"unit\":\"once\"}" -c race.conf --role admin --json >p &&
+	id=$(json_get p .id) &&
+	for who in a b c d e f; do
+		"$EDGE" approve "$id" -c race.conf --as $who >out.$who 2>err.$who &
+	done &&
+	wait &&
+	test "$(wc -l <ran)" = 1 &&
+	test "$(cat err.* | grep -c "no longer pending")" = 5
+'
+
 test_expect_success 'an unknown or malformed id exits 2' '
 	test_expect_code 2 "$EDGE" approve 0123456789abcdef --as alice 2>err &&
 	grep -q "no approval with id" err &&
