@@ -123,9 +123,12 @@ static int disk_collect(void *state, struct snapshot *out, int64_t now_ms)
 	int r;
 
 	(void)now_ms;
+	uint64_t ignored = 0;
+
 	r = procfs_read("/proc/diskstats", &st->b);
 	if (r == 0)
-		r = procfs_parse_diskstats(st->b.data, out, NULL);
+		r = procfs_parse_diskstats(st->b.data, out, &ignored);
+	procfs_add_ignored(out, "disk", ignored);
 	return r;
 }
 

@@ -145,6 +145,7 @@ static int filesystem_start(const struct collect_env *env, void **ret_state, str
 static int filesystem_collect(void *state, struct snapshot *out, int64_t now_ms)
 {
 	struct filesystem_state *st = state;
+	uint64_t ignored = 0;
 	size_t n = 0;
 	int r;
 
@@ -152,7 +153,8 @@ static int filesystem_collect(void *state, struct snapshot *out, int64_t now_ms)
 	r = procfs_read("/proc/self/mounts", &st->b);
 	if (r < 0)
 		return r;
-	r = procfs_parse_mounts(st->b.data, st->mounts, PROCFS_MAX_MOUNTS, &n, NULL);
+	r = procfs_parse_mounts(st->b.data, st->mounts, PROCFS_MAX_MOUNTS, &n, &ignored);
+	procfs_add_ignored(out, "filesystem", ignored);
 	for (size_t i = 0; i < n; i++) {
 		struct statvfs sv;
 		struct procfs_fsstat fs;

@@ -165,11 +165,13 @@ static int net_collect(void *state, struct snapshot *out, int64_t now_ms)
 	int r;
 
 	(void)now_ms;
+	uint64_t ignored = 0;
 	int e;
 
 	r = procfs_read("/proc/net/dev", &st->b);
 	if (r == 0)
-		r = procfs_parse_netdev(st->b.data, out, NULL);
+		r = procfs_parse_netdev(st->b.data, out, &ignored);
+	procfs_add_ignored(out, "net", ignored);
 	e = procfs_read("/proc/net/softnet_stat", &st->b);
 	if (e == 0)
 		e = procfs_parse_softnet(st->b.data, out);

@@ -7,6 +7,18 @@
 #include "edge/collect/procfs.h"
 #include "shared/banned.h"
 
+static const struct metric_desc m_ignored = {
+	"ongrid_edge_collector_ignored_devices", METRIC_GAUGE,
+	"Devices, mounts or interfaces left out this round: past the collector's cap"
+};
+
+void procfs_add_ignored(struct snapshot *out, const char *collector, uint64_t n)
+{
+	struct label l = { "collector", collector };
+
+	snapshot_add(out, &m_ignored, &l, 1, (double)n);
+}
+
 int procfs_read(const char *path, struct buf *b)
 {
 	char chunk[4096];

@@ -26,8 +26,8 @@
 #define PROCFS_READ_MAX (4u << 20)
 
 /* Label cardinality bounds: beyond these, further devices are ignored (and counted in
- * ongrid_edge_collector_truncated_total) so a host with 10,000 veths cannot blow the
- * store or the memory budget. */
+ * ongrid_edge_collector_ignored_devices{collector}) so a host with 10,000 veths cannot
+ * blow the store or the memory budget. */
 #define PROCFS_MAX_DISKS      256
 #define PROCFS_MAX_MOUNTS     256
 #define PROCFS_MAX_INTERFACES 256
@@ -37,6 +37,9 @@
 /* The procfs collectors (registry.c lists them). */
 extern const struct collector cpu_collector, pressure_collector, memory_collector, disk_collector,
         filesystem_collector, net_collector, netstat_collector, proc_collector;
+
+/* The ignored-devices gauge each capped collector (disk, filesystem, net) adds. */
+void procfs_add_ignored(struct snapshot *out, const char *collector, uint64_t n);
 
 /* Read path whole into b (reset first; the allocation is kept for the next round).
  * Returns 0, -errno from open/read, or -E2BIG when the file passes b->max. */
