@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "edge/edge.h"
+#include "edge/tools/gate.h"
 #include "edge/tools/tool.h"
 #include "shared/cli.h"
 #include "shared/compiler.h"
@@ -12,12 +13,18 @@
 
 int cmd_tools(int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *role = NULL;
 	bool json = false;
 	const struct cli_opt opts[] = {
 		{ "config", 'c', true, &path, NULL },
+		{ "role", 0, true, &role, NULL },
 		{ "json", 0, false, NULL, &json },
 	};
+	struct edge_conf c;
+	struct diag d = { 0 };
+	struct gate *g = NULL;
+	cJSON *arr = NULL;
+	const cJSON *t;
 	char **args;
 	int nargs, r;
 
@@ -28,25 +35,41 @@ int cmd_tools(int argc, char **argv)
 		fprintf(stderr, "ongrid-edge tools: unexpected argument '%s'\n", args[0]);
 		return 2;
 	}
-	if (json) {
-		cJSON *arr = json_arr();
+	r = edge_conf_load(&c, path);
+	if (r)
+		return r;
+	r = gate_open(&c, NULL, 0, &g, &d);
+	if (r == 0 && role) {
+		r = gate_catalogue(g, role, &arr, &d);
+	} else if (r == 0) {
+		/* every tool, whoever may call it */
+		arr = json_arr();
 		for (size_t i = 0; i < tool_registry_count; i++) {
-			const struct tool *t = tool_registry[i];
-			cJSON *o = json_obj(), *schema = cJSON_Parse(t->args_schema);
-			json_add_str(o, "name", t->name);
-			json_add_str(o, "class", tool_class_name(t->class));
-			json_add_str(o, "summary", t->summary);
-			json_add_str(o, "description", t->description);
+			cJSON *o = json_obj(), *schema = cJSON_Parse(tool_registry[i]->args_schema);
+			json_add_str(o, "name", tool_registry[i]->name);
+			json_add_str(o, "class", tool_class_name(tool_registry[i]->class));
+			json_add_str(o, "summary", tool_registry[i]->summary);
+			json_add_str(o, "description", tool_registry[i]->description);
 			json_add(o, "args_schema", schema ? schema : cJSON_CreateNull());
 			json_push(arr, o);
 		}
-		r = json_print_stdout(arr, true) < 0 ? 1 : 0;
-		cJSON_Delete(arr);
-		return r;
 	}
-	printf("%-20s %-11s %s\n", "NAME", "CLASS", "SUMMARY");
-	for (size_t i = 0; i < tool_registry_count; i++)
-		printf("%-20s %-11s %s\n", tool_registry[i]->name,
-		       tool_class_name(tool_registry[i]->class), tool_registry[i]->summary);
-	return 0;
+	if (r < 0) {
+		fprintf(stderr, "ongrid-edge tools: %s\n", d.msg);
+		r = diag_exit_status(r);
+	} else if (json) {
+		r = json_print_stdout(arr, true) < 0 ? 1 : 0;
+	} else {
+		printf("%-20s %-11s %s\n", "NAME", "CLASS", "SUMMARY");
+		cJSON_ArrayForEach(t, arr) {
+			printf("%-20s %-11s %s\n",
+			       cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring,
+			       cJSON_GetObjectItemCaseSensitive(t, "class")->valuestring,
+			       cJSON_GetObjectItemCaseSensitive(t, "summary")->valuestring);
+		}
+	}
+	cJSON_Delete(arr);
+	gate_close(g);
+	edge_conf_release(&c);
+	return r;
 }

@@ -24,7 +24,7 @@ static const struct cli_cmd commands[] = {
 	  "log templates with counts per minute: the top ones, or those new or spiked since T" },
 	{ "tail", cmd_tail, "tail [-c FILE] [--once] [--interval 1s] [--json]",
 	  "run only the log pipeline in the foreground: tail logs.paths and the journal, index" },
-	{ "tools", cmd_tools, "tools [-c FILE] [--json]",
+	{ "tools", cmd_tools, "tools [--role ROLE] [-c FILE] [--json]",
 	  "every tool: name, class (safe-read, safe-write, dangerous), summary, argument schema" },
 	{ "tool", cmd_tool,
 	  "tool NAME ['JSON'] [--role viewer|operator|admin] [--as NAME] [--json]",

@@ -359,6 +359,34 @@ int gate_decide(struct gate *g, const char *id, const char *who, bool approve, c
 	return 0;
 }
 
+int gate_catalogue(const struct gate *g, const char *role, cJSON **ret, struct diag *d)
+{
+	unsigned mask;
+	cJSON *arr;
+	int r = gate_role_classes(g->conf, role, &mask, d);
+
+	if (r < 0)
+		return r;
+	arr = json_arr();
+	for (size_t i = 0; i < g->ntools; i++) {
+		const struct tool *t = g->tools[i];
+		cJSON *o, *schema;
+
+		if (!(mask & (1u << t->class)))
+			continue;
+		o = json_obj();
+		schema = cJSON_Parse(t->args_schema);
+		json_add_str(o, "name", t->name);
+		json_add_str(o, "class", tool_class_name(t->class));
+		json_add_str(o, "summary", t->summary);
+		json_add_str(o, "description", t->description);
+		json_add(o, "args_schema", schema ? schema : cJSON_CreateNull());
+		json_push(arr, o);
+	}
+	*ret = arr;
+	return 0;
+}
+
 int gate_pending(struct gate *g, cJSON **ret, struct diag *d)
 {
 	int r = need_approvals(g, d);

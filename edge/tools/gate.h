@@ -56,6 +56,12 @@ int gate_call(struct gate *g, const char *name, const char *args_json,
 int gate_decide(struct gate *g, const char *id, const char *who, bool approve, cJSON **ret_result,
                 struct diag *d);
 
+/* The tools role may call, as the JSON array a model is given: name, class, description,
+ * args_schema. A tool whose declared class the role may not call is left out; bash stays
+ * (its refused commands are still refused or proposed per call). -EINVAL for an unknown
+ * role. */
+int gate_catalogue(const struct gate *g, const char *role, cJSON **ret, struct diag *d);
+
 /* Pending proposals as a JSON array. */
 int gate_pending(struct gate *g, cJSON **ret, struct diag *d);
 

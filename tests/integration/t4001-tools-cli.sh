@@ -18,6 +18,15 @@ test_expect_success 'tools --json carries classes and schemas' '
 	test "$(json_get out "[t[\"args_schema\"][\"required\"][0] for t in d if t[\"name\"]==\"bash\"][0]")" = command
 '
 
+test_expect_success 'tools --role shows only what that role may call' '
+	"$EDGE" tools --role viewer --json >out &&
+	test "$(json_get out "[t[\"name\"] for t in d]")" = "[\"bash\"]" &&
+	"$EDGE" tools --role admin >out &&
+	grep -q "^kill_process " out &&
+	test_expect_code 2 "$EDGE" tools --role guest 2>err &&
+	grep -q "unknown role .guest." err
+'
+
 test_expect_success 'docs/tools.md lists every tool with its class' '
 	"$EDGE" tools --json >out &&
 	"$PY" -c "import json,sys; [print(t[\"name\"], t[\"class\"]) for t in json.load(open(\"out\"))]" >tools &&

@@ -363,6 +363,57 @@ static void requester_identity_reaches_the_tool(void **state)
 	free(id);
 }
 
+static void catalogue_shows_a_role_only_what_it_may_call(void **state)
+{
+	struct world *w = *state;
+	struct diag d = { 0 };
+	cJSON *arr = NULL;
+
+	assert_int_equal(gate_catalogue(w->g, "viewer", &arr, &d), 0);
+	assert_int_equal(cJSON_GetArraySize(arr), 2); /* t_read, t_raise */
+	assert_string_equal(
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 0), "name")->valuestring,
+	        "t_read");
+	assert_non_null(
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 0), "args_schema"));
+	cJSON_Delete(arr);
+	assert_int_equal(gate_catalogue(w->g, "admin", &arr, &d), 0);
+	assert_int_equal(cJSON_GetArraySize(arr), 4);
+	cJSON_Delete(arr);
+	assert_int_equal(gate_catalogue(w->g, "guest", &arr, &d), -EINVAL);
+}
+
+static char events[256];
+
+static void record_event(void *udata, const char *event, const cJSON *detail)
+{
+	(void)udata;
+	(void)detail;
+	strncat(events, event, sizeof(events) - strlen(events) - 2);
+	strncat(events, " ", sizeof(events) - strlen(events) - 1);
+}
+
+static void every_step_reaches_the_timeline(void **state)
+{
+	struct world *w = *state;
+	char st[512];
+	char *id;
+
+	events[0] = '\0';
+	gate_set_timeline(w->g, record_event, NULL);
+	{
+		struct gate_caller who = { "viewer", "v" };
+		struct diag d = { 0 };
+		cJSON *res = NULL;
+		assert_int_equal(gate_call(w->g, "t_read", "{}", &who, &res, &d), 0);
+		cJSON_Delete(res);
+	}
+	id = propose(w, "t_danger", "{}", "bob");
+	assert_int_equal(decide(w, id, "alice", true, st, sizeof(st)), 0);
+	assert_string_equal(events, "tool_call tool_result proposed tool_result ");
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +435,9 @@ int main(void)
 		        teardown),
 		cmocka_unit_test_setup_teardown(requester_identity_reaches_the_tool, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(catalogue_shows_a_role_only_what_it_may_call, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(every_step_reaches_the_timeline, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
