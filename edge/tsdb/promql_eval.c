@@ -847,6 +847,18 @@ out:
 	return r;
 }
 
+/* Go's math.Max/Min, which Prometheus' clamp_min/clamp_max use: NaN wins, where C's
+ * fmax/fmin would return the other operand. */
+static double go_max(double a, double b)
+{
+	return isnan(a) || isnan(b) ? NAN : fmax(a, b);
+}
+
+static double go_min(double a, double b)
+{
+	return isnan(a) || isnan(b) ? NAN : fmin(a, b);
+}
+
 /* ---- other functions ------------------------------------------------------------- */
 
 /* NOLINTNEXTLINE(misc-no-recursion): bounded by the tree height, <= ONGRID_PROMQL_MAX_DEPTH */
@@ -940,10 +952,10 @@ static int eval_call(struct ev *ev, const struct promql_expr *e, struct value *o
 				x = log(x);
 				break;
 			case FN_CLAMP_MIN:
-				x = b.scalar ? fmax(x, b.scalar[t]) : x;
+				x = b.scalar ? go_max(x, b.scalar[t]) : x;
 				break;
 			case FN_CLAMP_MAX:
-				x = b.scalar ? fmin(x, b.scalar[t]) : x;
+				x = b.scalar ? go_min(x, b.scalar[t]) : x;
 				break;
 			default:
 				break;

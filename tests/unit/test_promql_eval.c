@@ -451,6 +451,9 @@ static void arithmetic_and_comparisons(void **state)
 	}
 	assert_close(one_value("abs(-1 * a{job=\"x\"})", 100), 6);
 	assert_close(one_value("clamp_max(a{job=\"x\"}, 4)", 100), 4);
+	assert_close(one_value("clamp_min(a{job=\"x\"}, 7)", 100), 7);
+	/* NaN wins, as with Go's math.Max in Prometheus */
+	assert_true(isnan(one_value("clamp_min(a{job=\"x\"}, NaN)", 100)));
 	assert_close(one_value("scalar(a{job=\"x\"}) + 1", 100), 7);
 	assert_true(isnan(one_value("scalar(a)", 100)));
 	assert_close(one_value("time()", 100), 100);
