@@ -44,6 +44,8 @@ int journal_open(const char *dir, sqlite3 *db, int64_t now_ms, struct journal **
 		return diag_set(d, -ENOENT,
 		                "no systemd journal on this host (neither /var/log/journal nor "
 		                "/run/log/journal exists)");
+	if (dir && access(dir, F_OK) < 0)
+		return diag_set(d, -ENOENT, "no systemd journal in '%s'", dir);
 	j = xcalloc(1, sizeof(*j));
 	r = dir ? sd_journal_open_directory(&j->j, dir, 0)
 	        : sd_journal_open(&j->j, SD_JOURNAL_LOCAL_ONLY);
@@ -51,6 +53,9 @@ int journal_open(const char *dir, sqlite3 *db, int64_t now_ms, struct journal **
 		free(j);
 		return diag_set(d, r, "cannot open the systemd journal: %s", strerror(-r));
 	}
+	/* inotify on the journal directories, so files journald creates later are seen
+	 * (sd_journal_process() in each poll) */
+	(void)sd_journal_get_fd(j->j);
 	j->cursor = load_cursor(db);
 	if (j->cursor) {
 		r = sd_journal_seek_cursor(j->j, j->cursor);
@@ -85,6 +90,7 @@ static int field(sd_journal *j, const char *name, const char **ret, size_t *len)
 
 int journal_poll(struct journal *j, size_t max, journal_entry_fn *fn, void *udata)
 {
+	(void)sd_journal_process(j->j); /* pick up new and rotated journal files */
 	for (size_t i = 0; i < max; i++) {
 		const char *msg, *v;
 		size_t mlen, vlen;
