@@ -361,7 +361,7 @@ int gate_decide(struct gate *g, const char *id, const char *who, bool approve, c
 
 int gate_catalogue(const struct gate *g, const char *role, cJSON **ret, struct diag *d)
 {
-	unsigned mask;
+	unsigned mask = 0;
 	cJSON *arr;
 	int r = gate_role_classes(g->conf, role, &mask, d);
 
