@@ -48,7 +48,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, RUNQLAT_MAX_CGROUPS);
+	__uint(max_entries, RUNQLAT_MAX_CGROUPS + 1);
 	__type(key, __u64);
 	__type(value, struct hist);
 } hist_cgroup SEC(".maps");

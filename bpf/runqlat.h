@@ -6,6 +6,6 @@
 
 /* Distinct cgroups with their own histogram; later ones share the "other" entry (id 0),
  * which user space inserts before attaching. */
-#define RUNQLAT_MAX_CGROUPS 512
+#define RUNQLAT_MAX_CGROUPS 128
 
 #endif

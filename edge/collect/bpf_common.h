@@ -23,7 +23,8 @@ struct bpf_object;
 int ebpf_check(const struct collect_env *env, struct diag *why);
 
 /* Does this kernel load BTF-typed tracepoint programs (tp_btf) for tracepoint tp (e.g.
- * "sched_switch")? Probed by loading a two-instruction program; cached per name. */
+ * "sched_switch")? Probed by loading a two-instruction program; cached per name. With
+ * ONGRID_BPF_NO_TP_BTF set in the environment, always false. */
 bool ebpf_tp_btf_ok(const char *tp);
 
 /* Choose which of obj's programs load: those in "tp_btf/" sections when tp_btf is true,

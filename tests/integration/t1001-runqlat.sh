@@ -46,6 +46,14 @@ test_expect_success BPF 'a removed cgroup drops out of the map' '
 	test "$(hist_count after ongrid_runq_latency_seconds cgroup=$CG)" = 0
 '
 
+test_expect_success BPF 'without tp_btf: runqlat falls back to raw_tp, biolatency says why it is off' '
+	ONGRID_BPF_NO_TP_BTF=1 "$EDGE" collect --only runqlat,biolatency --interval 1s --rounds 2 \
+		--json >raw.json 2>raw.err &&
+	test "$(hist_count raw.json ongrid_runq_latency_seconds cgroup=)" -gt 0 &&
+	test "$(hist_count raw.json ongrid_runq_latency_seconds cgroup=/)" -gt 0 &&
+	grep -q "biolatency is off: the kernel does not load tp_btf/block_rq_issue programs" raw.err
+'
+
 test_expect_success ROOT 'without root: the edge still runs, runqlat is off and says why' '
 	chmod 755 "$TRASH" &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
