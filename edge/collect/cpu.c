@@ -15,7 +15,7 @@
 static const struct metric_desc m_cpu = { "ongrid_cpu_seconds_total", METRIC_COUNTER,
 	                                  "CPU time spent in each mode, summed over all CPUs" };
 static const struct metric_desc m_core = { "ongrid_cpu_core_seconds_total", METRIC_COUNTER,
-	                                   "CPU time spent in each mode, per CPU" };
+	                                   "CPU time per CPU in user, system, iowait and idle" };
 static const struct metric_desc m_count = { "ongrid_cpus", METRIC_GAUGE,
 	                                    "Number of CPUs listed in /proc/stat" };
 static const struct metric_desc m_ctxt = { "ongrid_context_switches_total", METRIC_COUNTER,
@@ -41,6 +41,9 @@ static const struct metric_desc m_threads = { "ongrid_threads", METRIC_GAUGE,
  * counted in user and nice, so they are not exported (a sum over modes stays right). */
 static const char *const modes[] = { "user",   "nice", "system",  "idle",
 	                             "iowait", "irq",  "softirq", "steal" };
+/* Per CPU only the modes that tell one hot or stalled CPU apart; the others stay in the
+ * host total. Each kept mode costs one series per CPU in the store. */
+static const bool per_cpu_mode[] = { true, false, true, true, true, false, false, false };
 
 static int parse_cpu_line(char **f, size_t nf, double hz, const char *cpu, struct snapshot *out)
 {
@@ -52,10 +55,10 @@ static int parse_cpu_line(char **f, size_t nf, double hz, const char *cpu, struc
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && 1 + i < nf; i++) {
 		if (procfs_u64(f[1 + i], &v) < 0)
 			return -EPROTO;
-		if (cpu) {
+		if (cpu && per_cpu_mode[i]) {
 			struct label l[] = { { "cpu", cpu }, { "mode", modes[i] } };
 			snapshot_add(out, &m_core, l, 2, (double)v / hz);
-		} else {
+		} else if (!cpu) {
 			struct label l[] = { { "mode", modes[i] } };
 			snapshot_add(out, &m_cpu, l, 1, (double)v / hz);
 		}
@@ -156,6 +159,7 @@ int procfs_parse_loadavg(char *text, struct snapshot *out)
 struct cpu_state {
 	struct buf b;
 	double hz;
+	bool per_cpu;
 };
 
 static int cpu_start(const struct collect_env *env, void **ret_state, struct diag *why)
@@ -163,7 +167,6 @@ static int cpu_start(const struct collect_env *env, void **ret_state, struct dia
 	struct cpu_state *st;
 	long hz = sysconf(_SC_CLK_TCK);
 
-	(void)env;
 	if (access("/proc/stat", R_OK) < 0)
 		return diag_set(why, -errno, "cannot read '/proc/stat': %s", strerror(errno));
 	if (hz <= 0)
@@ -171,6 +174,9 @@ static int cpu_start(const struct collect_env *env, void **ret_state, struct dia
 	st = xcalloc(1, sizeof(*st));
 	buf_init(&st->b, PROCFS_READ_MAX);
 	st->hz = (double)hz;
+	/* Past PROCFS_MAX_PER_CPU CPUs, per-CPU series would outweigh everything else the
+	 * edge stores; the host totals still say how busy the machine is. */
+	st->per_cpu = env->host ? env->host->ncpu <= PROCFS_MAX_PER_CPU : true;
 	*ret_state = st;
 	return 0;
 }
@@ -183,7 +189,7 @@ static int cpu_collect(void *state, struct snapshot *out, int64_t now_ms)
 	(void)now_ms;
 	r = procfs_read("/proc/stat", &st->b);
 	if (r == 0)
-		r = procfs_parse_stat(st->b.data, st->hz, true, out);
+		r = procfs_parse_stat(st->b.data, st->hz, st->per_cpu, out);
 	r2 = procfs_read("/proc/loadavg", &st->b);
 	if (r2 == 0)
 		r2 = procfs_parse_loadavg(st->b.data, out);

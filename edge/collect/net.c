@@ -112,13 +112,30 @@ static int hex_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+static void add_softnet(struct snapshot *out, const char *cpu, uint64_t processed, uint64_t dropped,
+                        uint64_t squeezed)
+{
+	struct label l = { "cpu", cpu };
+
+	snapshot_add(out, &m_sn_processed, &l, 1, (double)processed);
+	snapshot_add(out, &m_sn_dropped, &l, 1, (double)dropped);
+	snapshot_add(out, &m_sn_squeezed, &l, 1, (double)squeezed);
+}
+
+/* Per CPU up to PROCFS_MAX_PER_CPU rows; on bigger hosts one cpu="all" sum instead, so
+ * the series count does not grow with the machine. */
 int procfs_parse_softnet(char *text, struct snapshot *out)
 {
-	char *f[20], *line, cpu[16];
-	size_t row = 0;
+	char *f[20], *line, cpu[24];
+	bool per_cpu = true;
+	uint64_t sum[3] = { 0 };
+	size_t row = 0, lines = 0;
 	int r = 0;
 
-	while ((line = procfs_next_line(&text)) && row < PROCFS_MAX_CPUS) {
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	per_cpu = lines <= PROCFS_MAX_PER_CPU;
+	while ((line = procfs_next_line(&text))) {
 		size_t nf = procfs_split(line, f, 20);
 		uint64_t processed, dropped, squeezed, id = row;
 
@@ -133,12 +150,16 @@ int procfs_parse_softnet(char *text, struct snapshot *out)
 		if (nf >= 13 && hex_u64(f[12], &id) < 0)
 			id = row;
 		row++;
+		sum[0] += processed;
+		sum[1] += dropped;
+		sum[2] += squeezed;
+		if (!per_cpu)
+			continue;
 		(void)snprintf(cpu, sizeof(cpu), "%llu", (unsigned long long)id);
-		struct label l = { "cpu", cpu };
-		snapshot_add(out, &m_sn_processed, &l, 1, (double)processed);
-		snapshot_add(out, &m_sn_dropped, &l, 1, (double)dropped);
-		snapshot_add(out, &m_sn_squeezed, &l, 1, (double)squeezed);
+		add_softnet(out, cpu, processed, dropped, squeezed);
 	}
+	if (!per_cpu && row)
+		add_softnet(out, "all", sum[0], sum[1], sum[2]);
 	return r;
 }
 

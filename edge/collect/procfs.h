@@ -32,6 +32,7 @@
 #define PROCFS_MAX_MOUNTS     256
 #define PROCFS_MAX_INTERFACES 256
 #define PROCFS_MAX_CPUS       1024
+#define PROCFS_MAX_PER_CPU    64  /* more CPUs than this: host totals only, no per-CPU series */
 #define PROCFS_MAX_TOP        100 /* collect.top_processes upper bound */
 
 /* The procfs collectors (registry.c lists them). */
@@ -60,7 +61,8 @@ void procfs_unescape(char *s);
 
 /* The parsers, one per file format. Each adds samples to out. */
 
-/* /proc/stat: CPU time by mode (total, and per CPU when per_cpu), context switches,
+/* /proc/stat: CPU time by mode (total, and per CPU when per_cpu: user, system, iowait
+ * and idle only), context switches,
  * forks, running and blocked tasks. hz is sysconf(_SC_CLK_TCK). */
 int procfs_parse_stat(char *text, double hz, bool per_cpu, struct snapshot *out);
 /* /proc/loadavg */

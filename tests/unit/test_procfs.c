@@ -94,6 +94,10 @@ static void stat_gives_seconds_per_mode_total_and_per_cpu(void **state)
 	assert_float_equal(find(&s, "ongrid_cpu_core_seconds_total", "cpu", "1", "mode", "system"),
 	                   15, 1e-9);
 	assert_float_equal(find0(&s, "ongrid_cpus"), 2, 0);
+	/* per CPU: user, system, iowait and idle only */
+	assert_true(isnan(find(&s, "ongrid_cpu_core_seconds_total", "cpu", "1", "mode", "steal")));
+	assert_float_equal(find(&s, "ongrid_cpu_core_seconds_total", "cpu", "0", "mode", "iowait"),
+	                   2.5, 1e-9);
 	assert_float_equal(find0(&s, "ongrid_context_switches_total"), 414133, 0);
 	assert_float_equal(find0(&s, "ongrid_forks_total"), 14426, 0);
 	assert_float_equal(find0(&s, "ongrid_procs_running"), 3, 0);
@@ -419,6 +423,23 @@ static void softnet_hex_columns_per_cpu_with_cpu_id(void **state)
 	free(t);
 }
 
+static void softnet_on_a_big_host_is_one_sum(void **state)
+{
+	struct buf b = BUF_INIT(1 << 20);
+	struct snapshot s;
+
+	(void)state;
+	for (int i = 0; i < PROCFS_MAX_PER_CPU + 1; i++)
+		assert_int_equal(buf_addf(&b, "00000010 00000001 00000000\n"), 0);
+	snapshot_init(&s, 0);
+	assert_int_equal(procfs_parse_softnet(b.data, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_float_equal(find(&s, "ongrid_net_softnet_dropped_total", "cpu", "all", NULL, NULL),
+	                   PROCFS_MAX_PER_CPU + 1, 0);
+	snapshot_release(&s);
+	buf_release(&b);
+}
+
 static void mounts_skip_pseudo_network_and_container_and_keep_last(void **state)
 {
 	char *t = load("mounts");
@@ -537,6 +558,7 @@ int main(void)
 		cmocka_unit_test(snmp_mismatched_pairs_are_reported),
 		cmocka_unit_test(sockstat_counts_and_memory_in_bytes),
 		cmocka_unit_test(softnet_hex_columns_per_cpu_with_cpu_id),
+		cmocka_unit_test(softnet_on_a_big_host_is_one_sum),
 		cmocka_unit_test(mounts_skip_pseudo_network_and_container_and_keep_last),
 		cmocka_unit_test(mounts_cap_counts_the_rest),
 		cmocka_unit_test(pidstat_reads_comm_with_spaces_and_parentheses),
