@@ -17,6 +17,10 @@ const struct tool *const tool_registry[] = {
 	&tool_add_incident_note,
 	&tool_kill_process,
 	&tool_restart_service,
+	&tool_list_processes,
+	&tool_process_detail,
+	&tool_read_file,
+	&tool_tail_file,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);

@@ -71,6 +71,8 @@ const struct tool *tool_find(const char *name);
 
 /* Built-in tools (tools/builtin/). */
 extern const struct tool tool_bash, tool_add_incident_note, tool_kill_process, tool_restart_service;
+/* Evidence tools (tools/builtin/, helpers in builtin/evidence.h). */
+extern const struct tool tool_list_processes, tool_process_detail, tool_read_file, tool_tail_file;
 
 /* Helper for tools: the remaining time before ctx's deadline, at least 1 ms. */
 int64_t tool_time_left_ms(const struct tool_ctx *ctx);

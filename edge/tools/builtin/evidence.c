@@ -1,0 +1,271 @@
+/* evidence.c - see evidence.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edge/collect/collector.h"
+#include "edge/ctl.h"
+#include "edge/hostinfo.h"
+#include "edge/tools/builtin/evidence.h"
+#include "shared/alloc.h"
+#include "shared/clock.h"
+#include "shared/json.h"
+#include "shared/banned.h"
+
+cJSON *evidence_new(void)
+{
+	cJSON *ev = json_obj();
+
+	json_add(ev, "findings", json_arr());
+	return ev;
+}
+
+void evidence_say(cJSON *ev, const char *fmt, ...)
+{
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(ev, "findings");
+	char line[300];
+	va_list ap;
+
+	if (!f || cJSON_GetArraySize(f) >= EVIDENCE_MAX_FINDINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	json_push(f, cJSON_CreateString(line));
+}
+
+size_t evidence_nfindings(const cJSON *ev)
+{
+	return (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "findings"));
+}
+
+cJSON *evidence_rows(cJSON *ev, const char *key)
+{
+	cJSON *a = json_arr();
+
+	json_add(ev, key, a);
+	return a;
+}
+
+int64_t arg_int(const cJSON *args, const char *key, int64_t def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
+
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+const char *arg_str(const cJSON *args, const char *key, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
+
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+bool arg_bool(const cJSON *args, const char *key, bool def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+size_t arg_limit(const cJSON *args)
+{
+	int64_t n = arg_int(args, "limit", EVIDENCE_ROWS_DEFAULT);
+
+	if (n < 1)
+		n = 1;
+	if (n > EVIDENCE_ROWS_MAX)
+		n = EVIDENCE_ROWS_MAX;
+	return (size_t)n;
+}
+
+void evidence_path_rules(const struct edge_conf *c, struct path_rules *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->deny = (const char *const *)c->tools_deny_paths.v;
+	r->ndeny = c->tools_deny_paths.n;
+	r->read_roots = (const char *const *)c->tools_read_paths.v;
+	r->nread_roots = c->tools_read_paths.n;
+	r->data_dir = c->data_dir;
+	r->conf_dir = "/etc/ongrid";
+}
+
+int evidence_ctl(const struct edge_conf *c, cJSON *req, int64_t timeout_ms, cJSON **ret,
+                 struct diag *d)
+{
+	if (!c->control_socket || !*c->control_socket || access(c->control_socket, F_OK) < 0)
+		return diag_set(d, -ENOENT, "no daemon is running (no control socket)");
+	return ctl_call(c->control_socket, req, timeout_ms, ret, d);
+}
+
+int evidence_promql(const struct edge_conf *c, const char *query, int64_t at_ms, cJSON **ret,
+                    struct diag *d)
+{
+	cJSON *req = json_obj(), *res = NULL, *result;
+	int r;
+
+	json_add_str(req, "cmd", "query");
+	json_add_str(req, "query", query);
+	json_add_num(req, "time", (double)at_ms);
+	r = evidence_ctl(c, req, 10000, &res, d);
+	cJSON_Delete(req);
+	if (r < 0)
+		return r;
+	result = cJSON_DetachItemFromObjectCaseSensitive(res, "result");
+	cJSON_Delete(res);
+	if (!cJSON_IsArray(result)) {
+		cJSON_Delete(result);
+		return diag_set(d, -EPROTO, "the daemon's answer to '%s' has no result", query);
+	}
+	*ret = result;
+	return 0;
+}
+
+double evidence_promql_first(const cJSON *result)
+{
+	const cJSON *s = cJSON_GetArrayItem(result, 0);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "value");
+	const cJSON *x = cJSON_GetArrayItem(v, 1);
+
+	if (!cJSON_IsString(x))
+		return NAN;
+	return strtod(x->valuestring, NULL);
+}
+
+static void nap_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int evidence_sample(const struct edge_conf *c, const char *only, int64_t gap_ms, struct snapshot *a,
+                    struct snapshot *b, cJSON **ret_off, struct diag *d)
+{
+	struct collector_set set = { 0 };
+	struct hostinfo h;
+	cJSON *off = json_arr();
+	int r;
+
+	hostinfo_probe(&h);
+	struct collect_env env = { &h, c };
+	r = collector_set_start(&set, &env, only, NULL, d);
+	if (r < 0) {
+		cJSON_Delete(off);
+		return r;
+	}
+	for (size_t i = 0; i < set.n; i++)
+		if (!set.slots[i].on && strcmp(set.slots[i].why, "not selected") != 0) {
+			cJSON *o = json_obj();
+			json_add_str(o, "collector", set.slots[i].c->name);
+			json_add_str(o, "why", set.slots[i].why);
+			json_push(off, o);
+		}
+	snapshot_init(a, now_ms());
+	collector_set_collect(&set, a, a->t_ms);
+	nap_ms(gap_ms);
+	snapshot_init(b, now_ms());
+	collector_set_collect(&set, b, b->t_ms);
+	collector_set_stop(&set);
+	*ret_off = off;
+	return 0;
+}
+
+const char *snap_label(const struct snapshot_sample *x, const char *key)
+{
+	for (size_t i = 0; i < x->nlabels; i++)
+		if (strcmp(x->labels[i].name, key) == 0)
+			return x->labels[i].value;
+	return "";
+}
+
+double snap_value(const struct snapshot *s, const char *name, const char *lk, const char *lv)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snapshot_sample *x = &s->samples[i];
+		if (strcmp(x->name, name) != 0)
+			continue;
+		if (lk && strcmp(snap_label(x, lk), lv) != 0)
+			continue;
+		return x->value;
+	}
+	return NAN;
+}
+
+static bool same_labels(const struct snapshot_sample *x, const struct snapshot_sample *y)
+{
+	if (x->nlabels != y->nlabels || strcmp(x->name, y->name) != 0)
+		return false;
+	for (size_t i = 0; i < x->nlabels; i++)
+		if (strcmp(x->labels[i].name, y->labels[i].name) != 0 ||
+		    strcmp(x->labels[i].value, y->labels[i].value) != 0)
+			return false;
+	return true;
+}
+
+double snap_rate(const struct snapshot *a, const struct snapshot *b,
+                 const struct snapshot_sample *x)
+{
+	double dt = (double)(b->t_ms - a->t_ms) / 1000.0;
+
+	if (dt <= 0)
+		return NAN;
+	for (size_t i = 0; i < a->n; i++)
+		if (same_labels(&a->samples[i], x)) {
+			double dv = x->value - a->samples[i].value;
+			return dv < 0 ? NAN : dv / dt;
+		}
+	return NAN;
+}
+
+void evidence_bytes(char *out, size_t outsz, double v)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	size_t u = 0;
+
+	while (fabs(v) >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%.0f B", v);
+	else
+		snprintf(out, outsz, "%.1f %s", v, units[u]);
+}
+
+int evidence_read(const char *path, size_t max, char **ret)
+{
+	char *buf = xmalloc(max + 1);
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	while (n < max) {
+		ssize_t k = read(fd, buf + n, max - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = -errno;
+			close(fd);
+			free(buf);
+			return e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*ret = buf;
+	return (int)n;
+}
