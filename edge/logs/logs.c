@@ -26,7 +26,9 @@
 
 #define POLL_BUDGET      (8u << 20) /* bytes read per poll: keeps one poll near 100 ms */
 #define JOURNAL_PER_POLL 20000
-#define IDLE_COMMIT_MS   5000
+#define COMMIT_MS        1000   /* lines are durable and visible to readers within 1 s */
+#define COMMIT_LINES     500000 /* or sooner under a flood, bounding what a crash re-reads */
+#define IDLE_COMMIT_MS   5000   /* positions move without lines too (rotation, truncation) */
 #define DRAIN_GRACE_MS   5000
 #define TRUNC_MARK       "\xe2\x80\xa6[truncated]"
 #define REPLACEMENT      "\xef\xbf\xbd"
@@ -521,7 +523,9 @@ int logs_poll(struct logs *l, int64_t now, bool final, struct diag *d)
 			                               strerror(-r));
 		more |= r;
 	}
-	if (logstore_pending(l->store) || final || now - l->last_commit >= IDLE_COMMIT_MS) {
+	if (final || now - l->last_commit >= IDLE_COMMIT_MS ||
+	    (logstore_pending(l->store) &&
+	     (now - l->last_commit >= COMMIT_MS || logstore_pending(l->store) >= COMMIT_LINES))) {
 		r = logs_flush(l, now, d);
 		if (r < 0)
 			return r;

@@ -6,9 +6,10 @@
  * runs the same pipeline in the foreground. The CLI without a daemon opens the store
  * read-only with logs_open_readonly() and queries what was indexed.
  *
- * Each poll ends with one commit: the lines, the files' read positions, the journal
- * cursor and the pattern counts become durable together (logstore.h), so after a crash
- * or kill -9 the pipeline resumes exactly where the index ends.
+ * At most once a second (sooner under a flood, and always with final) a poll ends with
+ * a commit: the lines, the files' read positions, the journal cursor and the pattern
+ * counts become durable together (logstore.h), so after a crash or kill -9 the pipeline
+ * resumes exactly where the index ends. Readers of the store see lines once committed.
  *
  * Labels of a stream: host (edge name), file (the glob match) or unit plus
  * source="journal" for the journal, level when the line shows one (critical, error,
