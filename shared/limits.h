@@ -82,5 +82,12 @@
 #define ONGRID_SCHEMA_MAX_DEPTH     16
 /* Pending approvals older than this are expired whatever the configured TTL. */
 #define ONGRID_APPROVAL_TTL_MAX_MS  (7LL * 24 * 3600 * 1000)
+/* A model that proposes in a loop must not fill the disk or bury real proposals: past this
+ * many pending, proposing fails until humans decide or they expire. Decided approvals are
+ * kept this long for the record, then deleted. */
+#define ONGRID_APPROVALS_MAX_PENDING 256
+#define ONGRID_APPROVALS_KEEP_MS    (90LL * 24 * 3600 * 1000)
+/* Notes on one incident (add_incident_note): a record, not a log. */
+#define ONGRID_NOTES_MAX_PER_INCIDENT 1000
 
 #endif

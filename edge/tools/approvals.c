@@ -105,13 +105,72 @@ static void new_id(char out[APPROVAL_ID_LEN + 1])
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
+/* Expire what is past its time, forget decided approvals past the keep period, and count
+ * what is still pending. */
+static int housekeep(struct approvals *a, int64_t now_ms, int64_t *ret_pending, struct diag *d)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = db_prepare(a->db,
+	               "UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND"
+	               " expires < ?1;",
+	               &st, d);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, now_ms);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(a, d);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = db_prepare(a->db,
+	               "DELETE FROM decisions WHERE approval_id IN (SELECT id FROM approvals WHERE"
+	               " status NOT IN ('pending', 'running') AND created < ?1)",
+	               &st, d);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, now_ms - ONGRID_APPROVALS_KEEP_MS);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(a, d);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = db_prepare(a->db,
+	               "DELETE FROM approvals WHERE status NOT IN ('pending', 'running') AND"
+	               " created < ?1",
+	               &st, d);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, now_ms - ONGRID_APPROVALS_KEEP_MS);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(a, d);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = db_prepare(a->db, "SELECT COUNT(*) FROM approvals WHERE status = 'pending'", &st, d);
+	if (r < 0)
+		return r;
+	r = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_err(a, d);
+	if (r == 0)
+		*ret_pending = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}
+
 int approvals_propose(struct approvals *a, const struct approval_request *req, int64_t now_ms,
                       char ret_id[APPROVAL_ID_LEN + 1], struct diag *d)
 {
 	sqlite3_stmt *st;
 	char id[APPROVAL_ID_LEN + 1];
-	int64_t ttl = req->ttl_ms;
+	int64_t ttl = req->ttl_ms, pending = 0;
 	int r;
+
+	r = housekeep(a, now_ms, &pending, d);
+	if (r < 0)
+		return r;
+	if (pending >= ONGRID_APPROVALS_MAX_PENDING)
+		return diag_set(d, -EAGAIN,
+		                "%lld proposals already wait for a decision (the limit); decide or "
+		                "deny them, or let them expire, before proposing more",
+		                (long long)pending);
 
 	if (ttl <= 0 || ttl > ONGRID_APPROVAL_TTL_MAX_MS)
 		ttl = ONGRID_APPROVAL_TTL_MAX_MS;

@@ -53,7 +53,9 @@ enum approval_outcome {
 int approvals_open(const char *dir, struct approvals **ret, struct diag *d);
 void approvals_close(struct approvals *a); /* NULL-safe */
 
-/* Record a new pending call; writes its id. */
+/* Record a new pending call; writes its id. -EAGAIN when ONGRID_APPROVALS_MAX_PENDING
+ * calls already wait. Expires overdue proposals and deletes decided ones older than
+ * ONGRID_APPROVALS_KEEP_MS first. */
 int approvals_propose(struct approvals *a, const struct approval_request *req, int64_t now_ms,
                       char ret_id[APPROVAL_ID_LEN + 1], struct diag *d);
 

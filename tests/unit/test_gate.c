@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "edge/edge.h"
+#include "edge/tools/approvals.h"
 #include "edge/tools/gate.h"
 #include "shared/json.h"
 
@@ -414,6 +415,43 @@ static void every_step_reaches_the_timeline(void **state)
 	free(id);
 }
 
+static void proposals_are_bounded_and_old_decisions_forgotten(void **state)
+{
+	struct world *w = *state;
+	struct gate_caller admin = { "admin", "loop" };
+	struct approval_request req = { "t_danger", "{}", "bob", "admin", NULL, 60000, 1 };
+	struct approvals *a;
+	struct approval ap;
+	struct diag d = { 0 };
+	enum approval_outcome out;
+	char old[APPROVAL_ID_LEN + 1], id[APPROVAL_ID_LEN + 1];
+	cJSON *res = NULL;
+	int64_t t0 = 1700000000000LL;
+	char sub[128];
+
+	for (int i = 0; i < ONGRID_APPROVALS_MAX_PENDING; i++) {
+		assert_int_equal(gate_call(w->g, "t_danger", "{}", &admin, &res, &d), 0);
+		cJSON_Delete(res);
+		res = NULL;
+	}
+	assert_int_equal(gate_call(w->g, "t_danger", "{}", &admin, &res, &d), -EAGAIN);
+	assert_non_null(strstr(d.msg, "already wait"));
+	assert_int_equal(runs[TOOL_DANGEROUS], 0);
+
+	/* a decided approval is kept for the record, then deleted (a store of its own: the
+	 * one above is full) */
+	snprintf(sub, sizeof(sub), "%s/other", w->dir);
+	assert_int_equal(approvals_open(sub, &a, &d), 0);
+	assert_int_equal(approvals_propose(a, &req, t0, old, &d), 0);
+	assert_int_equal(approvals_decide(a, old, "alice", false, t0 + 1, &out, &d), 0);
+	assert_int_equal(approvals_propose(a, &req, t0 + ONGRID_APPROVALS_KEEP_MS - 1, id, &d), 0);
+	assert_int_equal(approvals_get(a, old, &ap, &d), 0);
+	approval_release(&ap);
+	assert_int_equal(approvals_propose(a, &req, t0 + ONGRID_APPROVALS_KEEP_MS + 1, id, &d), 0);
+	assert_int_equal(approvals_get(a, old, &ap, &d), -ENOENT);
+	approvals_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +476,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(catalogue_shows_a_role_only_what_it_may_call, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(every_step_reaches_the_timeline, setup, teardown),
+		cmocka_unit_test_setup_teardown(proposals_are_bounded_and_old_decisions_forgotten,
+		                                setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

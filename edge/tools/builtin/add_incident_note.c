@@ -15,6 +15,7 @@
 #include "shared/db.h"
 #include "shared/fsutil.h"
 #include "shared/json.h"
+#include "shared/limits.h"
 #include "shared/banned.h"
 
 static const char *const migrations[] = {
@@ -54,6 +55,18 @@ static int note_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 	free(path);
 	if (r < 0)
 		return r;
+	r = db_prepare(db, "SELECT COUNT(*) FROM notes WHERE incident = ?", &st, &ctx->diag);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, incident, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int64(st, 0) >= ONGRID_NOTES_MAX_PER_INCIDENT) {
+		r = diag_set(&ctx->diag, -E2BIG, "incident '%s' already has %d notes (the limit)",
+		             incident, ONGRID_NOTES_MAX_PER_INCIDENT);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	r = db_prepare(
 	        db, "INSERT INTO notes (incident, author, role, at, note) VALUES (?, ?, ?, ?, ?)",
 	        &st, &ctx->diag);
