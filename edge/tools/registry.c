@@ -21,6 +21,9 @@ const struct tool *const tool_registry[] = {
 	&tool_process_detail,
 	&tool_read_file,
 	&tool_tail_file,
+	&tool_probe_tcp,
+	&tool_probe_http,
+	&tool_probe_dns,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "edge/tools/builtin/evidence.h"
 #include "edge/tools/builtin/procs.h"
@@ -12,6 +13,8 @@
 
 static bool matches(const struct proc_row *p, const char *match, const char *user)
 {
+	if (p->pid == getpid())
+		return false; /* the tool itself: its command line holds the match string */
 	if (user && strcmp(p->user, user) != 0)
 		return false;
 	if (match && !strstr(p->comm, match) && !strstr(p->cmdline, match))
