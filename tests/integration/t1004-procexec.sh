@@ -39,5 +39,25 @@ test_expect_success BPF,PYTHON3 'a process with five threads exits once' '
 	test "$(sample p.json ongrid_process_exits_total comm=ongrid-thr code=7)" = 1
 '
 
+test_expect_success BPF 'more commands than the map holds: the rest count under comm="other"' '
+	mkdir many &&
+	i=0 && while [ $i -lt 1100 ]; do ln -s /bin/true many/ongrid-m$i; i=$((i + 1)); done &&
+	collect_bg many.json procexec 10 &&
+	for f in many/*; do ./$f; done &&
+	collect_wait &&
+	"$PY" - many.json >counts <<-\PYEOF &&
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	ex = [s for s in d["samples"] if s["name"] == "ongrid_process_execs_total"]
+	mine = sum(s["value"] for s in ex if s["labels"]["comm"].startswith("ongrid-m"))
+	other = sum(s["value"] for s in ex if s["labels"]["comm"] == "other")
+	keys = len([s for s in d["samples"] if s["name"].startswith("ongrid_process_")])
+	print(len(ex), int(mine), int(other), keys)
+	PYEOF
+	read nexec mine other keys <counts &&
+	report "1100 commands: $nexec exec series, $mine execs by name, $other under other, $keys series in all" &&
+	test "$keys" -le 1026 && test "$other" -gt 0 && test $((mine + other)) -ge 1100
+'
+
 report_show
 test_done
