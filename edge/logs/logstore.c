@@ -26,8 +26,11 @@
 #define SEG_MIN        (1ull << 20)
 #define SEG_MAX        (64ull << 20)
 #define ZSTD_LEVEL     3
-#define MAX_STREAMS    100000u /* more distinct label sets than this is a label explosion */
-#define ENTRY_OVERHEAD 30u     /* worst case varints per line */
+#define MAX_STREAMS    100000u     /* more distinct label sets than this is a label explosion */
+#define ENTRY_OVERHEAD 30u         /* worst case varints per line */
+#define SMALL_BLOCK    (32u << 10) /* blocks under this much raw text are merged */
+#define COMPACT_MIN    8           /* ... once at least this many can go into one */
+#define COMPACT_MS     60000       /* looked for at most once a minute */
 
 static const char *const migrations[] = {
 	"CREATE TABLE streams(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);"
@@ -47,6 +50,8 @@ static const char *const migrations[] = {
 	" sample TEXT NOT NULL);"
 	"CREATE TABLE pattern_minutes(pattern INTEGER NOT NULL, minute INTEGER NOT NULL,"
 	" count INTEGER NOT NULL, PRIMARY KEY(pattern, minute)) WITHOUT ROWID;",
+	/* 2: find small blocks to merge */
+	"CREATE INDEX blocks_raw ON blocks(raw_len);",
 };
 
 struct stream_ent {
@@ -95,6 +100,9 @@ struct logstore {
 	int *dirty_fds; /* segment fds to fdatasync at commit (older segments closed after) */
 	size_t ndirty, adirty;
 	size_t pending;
+	int64_t last_compact;
+	int64_t *merged; /* ids of the blocks the sealed block replaces (compaction) */
+	size_t nmerged;
 	void *zbuf;
 	size_t zcap;
 };
@@ -368,6 +376,7 @@ void logstore_close(struct logstore *s)
 		close(s->lock_fd);
 	buf_release(&s->payload);
 	free(s->bstreams);
+	free(s->merged);
 	free(s->zbuf);
 	free(s->dir);
 	free(s);
@@ -573,8 +582,8 @@ static void add_block_stream(struct logstore *s, uint32_t id)
 	s->nbstreams++;
 }
 
-int logstore_append(struct logstore *s, int64_t ts_ms, uint32_t stream, const char *line,
-                    size_t len, struct diag *d)
+static int append_line(struct logstore *s, int64_t ts_ms, uint32_t stream, const char *line,
+                       size_t len, struct diag *d)
 {
 	uint8_t hdr[ENTRY_OVERHEAD];
 	const uint8_t *u = (const uint8_t *)line;
@@ -582,8 +591,6 @@ int logstore_append(struct logstore *s, int64_t ts_ms, uint32_t stream, const ch
 	int64_t delta;
 	int r;
 
-	if (s->read_only)
-		return diag_set(d, -EPERM, "log index opened read-only");
 	if (len > LOGSTORE_BLOCK_RAW)
 		len = LOGSTORE_BLOCK_RAW; /* callers cap lines far below this */
 	if (s->nlines && (s->payload.len + len + ENTRY_OVERHEAD > LOGSTORE_BLOCK_RAW ||
@@ -614,8 +621,20 @@ int logstore_append(struct logstore *s, int64_t ts_ms, uint32_t stream, const ch
 	if (!s->nbstreams || s->bstreams[s->nbstreams - 1] != stream)
 		add_block_stream(s, stream);
 	s->nlines++;
-	s->pending++;
 	return 0;
+}
+
+int logstore_append(struct logstore *s, int64_t ts_ms, uint32_t stream, const char *line,
+                    size_t len, struct diag *d)
+{
+	int r;
+
+	if (s->read_only)
+		return diag_set(d, -EPERM, "log index opened read-only");
+	r = append_line(s, ts_ms, stream, line, len, d);
+	if (r == 0)
+		s->pending++;
+	return r;
 }
 
 size_t logstore_pending(const struct logstore *s)
@@ -716,13 +735,11 @@ static int insert_blocks(struct logstore *s, struct diag *d)
 	return r;
 }
 
-int logstore_commit(struct logstore *s, int64_t now, logstore_commit_fn *fn, void *udata,
-                    struct diag *d)
+/* Seal, sync, and insert the sealed blocks' rows together with fn's rows. */
+static int commit_sealed(struct logstore *s, logstore_commit_fn *fn, void *udata, struct diag *d)
 {
 	int r;
 
-	if (s->read_only)
-		return diag_set(d, -EPERM, "log index opened read-only");
 	r = seal(s, d);
 	if (r < 0)
 		return r;
@@ -753,7 +770,26 @@ int logstore_commit(struct logstore *s, int64_t now, logstore_commit_fn *fn, voi
 	s->ndirty = 0;
 	s->seg_dirty = false;
 	s->pending = 0;
-	return enforce_bounds(s, now, d);
+	return 0;
+}
+
+static int compact(struct logstore *s, int64_t now, struct diag *d);
+
+int logstore_commit(struct logstore *s, int64_t now, logstore_commit_fn *fn, void *udata,
+                    struct diag *d)
+{
+	int r;
+
+	if (s->read_only)
+		return diag_set(d, -EPERM, "log index opened read-only");
+	r = commit_sealed(s, fn, udata, d);
+	if (r == 0)
+		r = enforce_bounds(s, now, d);
+	if (r == 0 && now - s->last_compact >= COMPACT_MS) {
+		s->last_compact = now;
+		r = compact(s, now, d);
+	}
+	return r;
 }
 
 /* ---- read ---------------------------------------------------------------------------- */
@@ -1043,4 +1079,89 @@ int logstore_stats(struct logstore *s, struct logstore_stats *st, struct diag *d
 	st->index_bytes += file_size(p);
 	free(p);
 	return 0;
+}
+
+/* ---- compaction ---------------------------------------------------------------------- */
+
+static int delete_merged(void *udata, sqlite3 *db, struct diag *d)
+{
+	struct logstore *s = udata;
+	sqlite3_stmt *st;
+	int r = db_prepare(db, "DELETE FROM blocks WHERE id = ?", &st, d);
+
+	for (size_t i = 0; r == 0 && i < s->nmerged; i++) {
+		sqlite3_bind_int64(st, 1, s->merged[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = diag_set(d, -EIO, "sqlite: %s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* A quiet host commits a few lines a second, each commit a block of its own. Merge runs
+ * of small blocks into one: the merged block is written and synced, then one
+ * transaction inserts it and deletes the blocks it replaces, so a crash leaves either
+ * the old blocks or the new one. The old bytes stay in their segment until it is
+ * dropped. Called right after a commit, with no lines pending. */
+static int compact(struct logstore *s, int64_t now, struct diag *d)
+{
+	struct scan_ctx c = { 0 };
+	sqlite3_stmt *q;
+	uint64_t fd_seg = 0, total = 0;
+	size_t amerged = 0;
+	int fd = -1, r;
+
+	(void)now;
+	if (s->nlines || s->nsealed)
+		return 0;
+	r = db_prepare(s->db,
+	               "SELECT id, seg, off, len, raw_len FROM blocks WHERE raw_len < ?1 "
+	               "ORDER BY id LIMIT 256",
+	               &q, d);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(q, 1, SMALL_BLOCK);
+	s->nmerged = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		uint64_t raw = (uint64_t)sqlite3_column_int64(q, 4);
+		if (total + raw > LOGSTORE_BLOCK_RAW / 2)
+			break;
+		if (read_block(s, &c, &fd, &fd_seg, (uint64_t)sqlite3_column_int64(q, 1),
+		               (uint64_t)sqlite3_column_int64(q, 2),
+		               (uint64_t)sqlite3_column_int64(q, 3), raw) < 0)
+			continue; /* damaged: left for readers to skip */
+		for (size_t i = 0; r == 0 && i < c.nrefs; i++)
+			r = append_line(s, c.refs[i].ts, c.refs[i].stream,
+			                (const char *)c.raw + c.refs[i].off, c.refs[i].len, d);
+		if (r < 0)
+			break;
+		ALLOC_GROW(s->merged, s->nmerged + 1, amerged);
+		s->merged[s->nmerged++] = sqlite3_column_int64(q, 0);
+		total += raw;
+	}
+	sqlite3_finalize(q);
+	if (fd >= 0)
+		close(fd);
+	free(c.refs);
+	free(c.raw);
+	free(c.comp);
+	if (r == 0 && s->nmerged >= COMPACT_MIN)
+		r = commit_sealed(s, delete_merged, s, d);
+	if (s->nsealed) {
+		/* the merged block was written but not committed: its bytes are dead */
+		for (size_t i = 0; i < s->nsealed; i++)
+			sealed_free(&s->sealed[i]);
+		s->nsealed = 0;
+	}
+	if (s->nlines) {
+		/* too few to be worth it, or a failure: forget the copy */
+		buf_reset(&s->payload);
+		s->nlines = 0;
+		s->nbstreams = 0;
+		memset(s->grams, 0, sizeof(s->grams));
+	}
+	FREE_AND_NULL(s->merged);
+	s->nmerged = 0;
+	return r;
 }

@@ -354,6 +354,61 @@ static void corrupt_block_is_skipped_not_trusted(void **state)
 	free(dir);
 }
 
+static int collect_seq(void *udata, int64_t ts, uint32_t stream, const char *line, size_t len)
+{
+	int *seen = udata;
+	int k;
+
+	(void)stream;
+	assert_int_equal(sscanf(line, "trickle %d", &k), 1);
+	assert_true(k >= 0 && k < 300);
+	assert_int_equal(ts, 1000000 + k * 1000);
+	seen[k]++;
+	return 0;
+}
+
+static void small_blocks_from_a_trickle_are_merged_without_loss(void **state)
+{
+	char *dir = tmpdir();
+	struct logstore *s = open_rw(dir, 64u << 20, 0);
+	struct logstore_stats st;
+	struct diag d = { 0 };
+	int seen[300] = { 0 };
+	uint32_t a;
+
+	(void)state;
+	assert_int_equal(logstore_stream(s, "{file=\"/a\"}", &a, &d), 0);
+	/* 100 commits of 3 lines: 100 tiny blocks (compaction waits a minute between runs) */
+	for (int c = 0; c < 100; c++) {
+		for (int i = 0; i < 3; i++) {
+			char line[64];
+			int k = c * 3 + i;
+			int n = snprintf(line, sizeof(line), "trickle %d", k);
+			assert_int_equal(
+			        logstore_append(s, 1000000 + k * 1000, a, line, (size_t)n, &d), 0);
+		}
+		assert_int_equal(logstore_commit(s, 1000, NULL, NULL, &d), 0);
+	}
+	assert_int_equal(logstore_stats(s, &st, &d), 0);
+	assert_true(st.blocks >= 90);
+	/* a minute later the next commit merges them */
+	assert_int_equal(logstore_commit(s, 70000, NULL, NULL, &d), 0);
+	assert_int_equal(logstore_stats(s, &st, &d), 0);
+	assert_true(st.blocks <= 2);
+	assert_int_equal(st.lines, 300);
+	logstore_close(s);
+	/* and after a reopen every line is there exactly once, with its time */
+	s = open_rw(dir, 64u << 20, 0);
+	assert_int_equal(
+	        logstore_scan(s, INT64_MIN, INT64_MAX, false, NULL, collect_seq, seen, NULL, &d),
+	        0);
+	for (int k = 0; k < 300; k++)
+		assert_int_equal(seen[k], 1);
+	logstore_close(s);
+	rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +421,7 @@ int main(void)
 		cmocka_unit_test(read_only_open_of_missing_index_says_so),
 		cmocka_unit_test(second_writer_is_refused),
 		cmocka_unit_test(corrupt_block_is_skipped_not_trusted),
+		cmocka_unit_test(small_blocks_from_a_trickle_are_merged_without_loss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
