@@ -24,6 +24,9 @@ const struct tool *const tool_registry[] = {
 	&tool_probe_tcp,
 	&tool_probe_http,
 	&tool_probe_dns,
+	&tool_query_metrics,
+	&tool_query_logs,
+	&tool_log_patterns,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);

@@ -56,6 +56,13 @@ int evidence_promql(const struct edge_conf *c, const char *query, int64_t at_ms,
 /* The value of the first series of an instant vector answer, or NAN. */
 double evidence_promql_first(const cJSON *result);
 
+/* A logs request ({"cmd": "logs"|"log_patterns", ...}, see edge/logs/logs.h) to the
+ * daemon, or to the index on disk opened read-only when no daemon serves it (query_logs.c).
+ * *ret_source says which answered. */
+struct tool_ctx;
+int query_logs_ask(struct tool_ctx *ctx, cJSON *req, cJSON **ret, const char **ret_source,
+                   bool patterns);
+
 /* Two collection rounds gap_ms apart with the collectors in `only` (comma-separated), the
  * way `ongrid-edge collect` runs them: the caller releases both snapshots. Collectors that
  * could not start are listed in *ret_off (owned, may be empty). */
