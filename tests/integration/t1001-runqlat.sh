@@ -19,28 +19,32 @@ test_expect_success BPF 'runqlat reports a host-wide histogram' '
 	test "$n" -gt 0
 '
 
+# The baseline is measured here, on a machine others may be loading: medians are what
+# an idle machine and 4x oversubscription tell apart by orders of magnitude (tens of
+# microseconds against tens of milliseconds); tails only by a factor of a few.
 test_expect_success BPF 'idle baseline' '
 	collect_bg idle.json runqlat 3 && collect_wait &&
+	hist_q idle.json ongrid_runq_latency_seconds 0.5 cgroup= >idle.p50 &&
 	hist_q idle.json ongrid_runq_latency_seconds 0.99 cgroup= >idle.p99 &&
-	test -s idle.p99 && report "idle p99 $(cat idle.p99) s"
+	test -s idle.p50 && test -s idle.p99 &&
+	report "idle p50 $(cat idle.p50) s, p99 $(cat idle.p99) s"
 '
 
-test_expect_success BPF,STRESS,CGROUP2 'p99 rises under 4x CPU oversubscription, in the hogs cgroup too' '
+test_expect_success BPF,STRESS,CGROUP2 'latency rises under 4x CPU oversubscription, and most in the hogs cgroup' '
 	mkdir "$CG2$CG" &&
 	collect_bg busy.json runqlat 4 &&
 	sh -c "echo \$\$ >$CG2$CG/cgroup.procs && exec stress-ng --cpu $HOGS --cpu-method int64 -t 4s" >/dev/null 2>&1 &&
 	collect_wait &&
 	p99=$(hist_q busy.json ongrid_runq_latency_seconds 0.99 cgroup=) &&
-	cg99=$(hist_q busy.json ongrid_runq_latency_seconds 0.99 cgroup=$CG) &&
+	cg50=$(hist_q busy.json ongrid_runq_latency_seconds 0.5 cgroup=$CG) &&
 	n=$(hist_count busy.json ongrid_runq_latency_seconds cgroup=$CG) &&
-	report "busy p99 $p99 s, hogs cgroup p99 $cg99 s over $n waits, idle p99 $(cat idle.p99) s" &&
-	fcmp "$p99" ">=" "$(cat idle.p99) * 2" &&
-	fcmp "$p99" ">=" 0.002 &&
-	test "$n" -gt 100 &&
-	fcmp "$cg99" ">=" 0.002
+	report "busy p99 $p99 s; hogs cgroup p50 $cg50 s over $n waits" &&
+	fcmp "$p99" ">=" 0.002 && fcmp "$p99" ">=" "$(cat idle.p99)" &&
+	test "$n" -gt 50 &&
+	fcmp "$cg50" ">=" 0.001 && fcmp "$cg50" ">=" "$(cat idle.p50) * 10"
 '
 
-test_expect_success BPF 'a removed cgroup drops out of the map' '
+test_expect_success BPF,STRESS,CGROUP2 'a removed cgroup drops out of the map' '
 	test -n "$CG" && rmdir "$CG2$CG" &&
 	"$EDGE" collect --only runqlat --interval 1s --rounds 2 --json >after &&
 	test "$(hist_count after ongrid_runq_latency_seconds cgroup=$CG)" = 0
