@@ -171,7 +171,7 @@ static void h_tool_run(struct tunnel_call *call, const cJSON *p, void *udata)
 		json_add_bool(out, "pong", true);
 	else if (!strcmp(name, "echo"))
 		json_add(out, "echo", args ? cJSON_Duplicate(args, true) : json_obj());
-	r = strcmp(name, "note") ? 0 : tool_note(cx, args, caller, out, &d);
+	r = strcmp(name, "note") != 0 ? 0 : tool_note(cx, args, caller, out, &d);
 	if (r < 0)
 		tunnel_reply_error(call, r, "%s", d.msg);
 	else
@@ -461,9 +461,9 @@ int cmd_outbox(int argc, char **argv)
 	r = cli_parse("ongrid-edge", "outbox", argc, argv, opts, ARRAY_SIZE(opts), &args, &nargs);
 	if (r)
 		return r;
-	if (nargs < 1 || (!strcmp(args[0], "add") && nargs != 3) ||
-	    (strcmp(args[0], "add") && nargs != 1) ||
-	    (strcmp(args[0], "add") && strcmp(args[0], "count"))) {
+	bool add = nargs >= 1 && strcmp(args[0], "add") == 0;
+	if (nargs < 1 || (add && nargs != 3) || (!add && nargs != 1) ||
+	    (!add && strcmp(args[0], "count") != 0)) {
 		fprintf(stderr, "usage: ongrid-edge outbox add KIND 'JSON' | count [-c FILE] "
 		                "[--json]\n");
 		return 2;

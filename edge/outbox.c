@@ -131,12 +131,11 @@ int outbox_peek(struct outbox *ob, int64_t after_seq, size_t max, struct outbox_
                 size_t *ret_n)
 {
 	size_t n = 0;
-	int rc;
 
 	sqlite3_reset(ob->peek);
 	sqlite3_bind_int64(ob->peek, 1, after_seq);
 	sqlite3_bind_int64(ob->peek, 2, (int64_t)max);
-	while (n < max && (rc = sqlite3_step(ob->peek)) == SQLITE_ROW) {
+	while (n < max && sqlite3_step(ob->peek) == SQLITE_ROW) {
 		struct outbox_msg *m = &ret[n++];
 		m->seq = sqlite3_column_int64(ob->peek, 0);
 		str_copy(m->id, (const char *)sqlite3_column_text(ob->peek, 1), sizeof(m->id));

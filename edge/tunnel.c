@@ -653,11 +653,15 @@ static void link_gone(struct tunnel *t)
 	ev_timer_stop(t->loop, &t->heartbeat);
 	outq_clear(t);
 	buf_release(&t->rx);
-	HASH_ITER(hh, t->pending, p, ptmp)
-	pending_finish(p, t->stopping ? -ESHUTDOWN : -ECONNRESET, NULL,
-	               "the link to the relay dropped");
-	HASH_ITER(hh, t->calls, call, ctmp)
-	call_detach(call, true);
+	for (p = t->pending; p; p = ptmp) {
+		ptmp = p->hh.next;
+		pending_finish(p, t->stopping ? -ESHUTDOWN : -ECONNRESET, NULL,
+		               "the link to the relay dropped");
+	}
+	for (call = t->calls; call; call = ctmp) {
+		ctmp = call->hh.next;
+		call_detach(call, true);
+	}
 	if (was_up && !t->stopping)
 		log_warn("lost the relay '%s'", t->url);
 	set_state(t, TUNNEL_DOWN);
@@ -993,13 +997,18 @@ void tunnel_close(struct tunnel *t)
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
 	t->wsi = NULL;
-	HASH_ITER(hh, t->pending, p, ptmp)
-	pending_finish(p, -ESHUTDOWN, NULL, "the tunnel is closing");
-	HASH_ITER(hh, t->calls, call, ctmp)
-	call_detach(call, true);
-	HASH_ITER(hh, t->handlers, h, htmp)
-	{
-		HASH_DEL(t->handlers, h);
+	for (p = t->pending; p; p = ptmp) {
+		ptmp = p->hh.next;
+		pending_finish(p, -ESHUTDOWN, NULL, "the tunnel is closing");
+	}
+	for (call = t->calls; call; call = ctmp) {
+		ctmp = call->hh.next;
+		call_detach(call, true);
+	}
+	h = t->handlers;
+	HASH_CLEAR(hh, t->handlers);
+	for (; h; h = htmp) {
+		htmp = h->hh.next;
 		free(h);
 	}
 	outq_clear(t);

@@ -62,7 +62,7 @@ int cmd_edges(int argc, char **argv)
 	struct relay_conf conf;
 	struct diag d = { 0 };
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	cJSON *arr;
 	char **args;
 	int nargs, r, alive;

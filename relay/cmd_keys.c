@@ -144,14 +144,15 @@ int cmd_keys(int argc, char **argv)
 	r = cli_parse("ongrid-relay", "keys", argc, argv, opts, ARRAY_SIZE(opts), &args, &nargs);
 	if (r)
 		return r;
-	if (nargs < 1 || (strcmp(args[0], "list") && nargs != 2) ||
-	    (!strcmp(args[0], "list") && nargs != 1)) {
+	if (nargs < 1 || (strcmp(args[0], "list") != 0 && nargs != 2) ||
+	    (strcmp(args[0], "list") == 0 && nargs != 1)) {
 		fprintf(stderr,
 		        "usage: ongrid-relay keys create NAME [--role ROLE] [--json] | list "
 		        "[--json] | revoke NAME\n");
 		return 2;
 	}
-	if (strcmp(args[0], "create") && strcmp(args[0], "list") && strcmp(args[0], "revoke")) {
+	if (strcmp(args[0], "create") != 0 && strcmp(args[0], "list") != 0 &&
+	    strcmp(args[0], "revoke") != 0) {
 		fprintf(stderr,
 		        "ongrid-relay keys: unknown subcommand '%s' (create, list or revoke)\n",
 		        args[0]);

@@ -162,6 +162,8 @@ static size_t queue_cap(const struct relay *r)
 	return QUEUE_FRAMES * (size_t)r->conf->max_frame + 65536;
 }
 
+static void outq_clear(struct conn *c);
+
 /* Queue frame (len bytes) for c. Takes nothing; copies. */
 static int conn_send(struct conn *c, const char *frame, size_t len)
 {
@@ -170,8 +172,12 @@ static int conn_send(struct conn *c, const char *frame, size_t len)
 	if (!c->wsi || c->state == CONN_CLOSING)
 		return -ENOTCONN;
 	if (c->outq_bytes + len > queue_cap(c->relay)) {
-		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-		           "send queue full: edge not reading");
+		/* Not conn_close(): nothing more can be queued to an edge that does not read. */
+		log_warn("dropping %s (%s): send queue full, the edge is not reading",
+		         c->name[0] ? c->name : "connection", c->addr);
+		outq_clear(c);
+		c->state = CONN_CLOSING;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return -ENOBUFS;
 	}
 	m = xmalloc(st_add(sizeof(*m) + LWS_PRE, len));
@@ -222,7 +228,7 @@ static void conn_close(struct conn *c, int status, const char *why)
 		log_info("closing connection from %s: %s", c->addr, why);
 	/* Tell the edge why, as the last frame, then close with status. A queue that is
 	 * already most of its cap is dropped: that edge is not reading anyway. */
-	if (c->outq_bytes > queue_cap(c->relay) / 2)
+	if (c->outq_bytes + 1024 > queue_cap(c->relay) / 2)
 		outq_clear(c);
 	send_failure(c, PROTO_ERROR, "",
 	             status == LWS_CLOSE_STATUS_POLICY_VIOLATION ? -EPERM : -ESHUTDOWN, why);
@@ -512,8 +518,8 @@ static void check_shared_key(struct relay *r, struct conn *c)
 {
 	struct conn *o, *tmp;
 
-	HASH_ITER(hh, r->by_name, o, tmp)
-	{
+	for (o = r->by_name; o; o = tmp) {
+		tmp = o->hh.next;
 		if (o == c || strcmp(o->access_key, c->access_key) != 0)
 			continue;
 		if (!c->shared_key)
@@ -819,6 +825,8 @@ static void peer_address(struct lws *wsi, char *out, size_t outsz)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
 	char ip[INET6_ADDRSTRLEN];
 	int fd = lws_get_socket_fd(wsi);
 
@@ -867,8 +875,10 @@ static void conn_gone(struct conn *c)
 		registry_update(r, c, false);
 		log_info("edge '%s' (%s) disconnected", c->name, c->addr);
 	}
-	HASH_ITER(hh, c->calls, call, tmp)
-	call_detach(call, true);
+	for (call = c->calls; call; call = tmp) {
+		tmp = call->hh.next;
+		call_detach(call, true);
+	}
 	list_for_each_safe(p, n, &c->pending) {
 		struct pending *pe = list_entry(p, struct pending, conn_link);
 		pending_finish(pe, r->shutting_down ? -ESHUTDOWN : -ECONNRESET, NULL,
@@ -970,9 +980,11 @@ static void registry_flush(struct relay *r)
 	sqlite3_stmt *st;
 	bool any = false;
 
-	HASH_ITER(hh, r->by_name, c, tmp)
-	if (c->hb_dirty)
-		any = true;
+	for (c = r->by_name; c; c = tmp) {
+		tmp = c->hh.next;
+		if (c->hb_dirty)
+			any = true;
+	}
 	if (!any)
 		return;
 	if (db_prepare(r->db,
@@ -980,8 +992,8 @@ static void registry_flush(struct relay *r)
 	               &st, NULL) < 0)
 		return;
 	(void)db_exec(r->db, "BEGIN", NULL);
-	HASH_ITER(hh, r->by_name, c, tmp)
-	{
+	for (c = r->by_name; c; c = tmp) {
+		tmp = c->hh.next;
 		if (!c->hb_dirty)
 			continue;
 		sqlite3_bind_int64(st, 1, c->last_heartbeat_ms);
@@ -1162,6 +1174,7 @@ out_free:
 void relay_free(struct relay *r)
 {
 	struct handler *h, *tmp;
+	struct list_head *p, *n;
 
 	if (!r)
 		return;
@@ -1176,12 +1189,14 @@ void relay_free(struct relay *r)
 	if (r->ctx)
 		lws_context_destroy(r->ctx);
 	/* Anything lws did not close for us. */
-	while (!list_empty(&r->conns))
-		conn_gone(list_entry(r->conns.next, struct conn, link));
+	list_for_each_safe(p, n, &r->conns) {
+		conn_gone(list_entry(p, struct conn, link));
+	}
 	(void)db_exec(r->db, "UPDATE edges SET connected = 0", NULL);
-	HASH_ITER(hh, r->handlers, h, tmp)
-	{
-		HASH_DEL(r->handlers, h);
+	h = r->handlers;
+	HASH_CLEAR(hh, r->handlers);
+	for (; h; h = tmp) {
+		tmp = h->hh.next;
 		free(h);
 	}
 	while (r->modules) {
@@ -1250,8 +1265,8 @@ cJSON *relay_edges_json(const struct relay *r)
 	struct conn *c, *tmp;
 	char ts[40];
 
-	HASH_ITER(hh, r->by_name, c, tmp)
-	{
+	for (c = r->by_name; c; c = tmp) {
+		tmp = c->hh.next;
 		cJSON *o = json_obj();
 		json_add_str(o, "name", c->name);
 		json_add(o, "labels", cJSON_Parse(c->labels ? c->labels : "{}"));

@@ -83,7 +83,7 @@ void *relay_module(const struct relay *r, const char *name); /* NULL when absent
 /* Make the CA and server certificate on first start (unless tls.insecure) and put the
  * served certificate's fingerprint in fp (TLS_FINGERPRINT_LEN+1 bytes; "" when insecure).
  * Logs and returns an exit status: 0, 1 or 2 (relay/cmd_run.c). */
-int relay_prepare_tls(const struct relay_conf *c, char *fp, size_t fpsz);
+int relay_prepare_tls(const struct relay_conf *c, char *fingerprint, size_t fpsz);
 
 /* Counters for tests and benchmarks. */
 struct relay_stats {

@@ -209,6 +209,7 @@ static size_t node_add(struct topo_graph *g, const char *id, enum node_kind kind
 	str_copy(n->id, id, sizeof(n->id));
 	n->kind = kind;
 	HASH_ADD_STR(g->by_id, id, n);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, on purpose */
 	ALLOC_GROW(g->nodes, g->n + 1, g->alloc);
 	g->nodes[g->n] = n;
 	return g->n++;
@@ -298,12 +299,14 @@ int topo_load(sqlite3 *db, struct topo_graph **ret, struct diag *d)
 				         sizeof(g->nodes[s]->process));
 			link_add(g, s, h, "served_by");
 			if (wildcard(a)) {
-				cJSON_ArrayForEach(ha, g->nodes[h]->addresses)
+				cJSON_ArrayForEach(ha, g->nodes[h]->addresses) {
 					endpoint_add(g, ha->valuestring, port, s);
+				}
 			} else {
 				endpoint_add(g, a, port, s);
 			}
 		}
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		ALLOC_GROW(reports, nrep + 1, arep);
 		ALLOC_GROW(rep_host, nrep + 1, arep_host);
 		rep_host[nrep] = h;
@@ -351,22 +354,23 @@ int topo_load(sqlite3 *db, struct topo_graph **ret, struct diag *d)
 
 void topo_graph_free(struct topo_graph *g)
 {
-	struct node *n, *ntmp;
-	struct endpoint *e, *etmp;
+	struct endpoint *e, *enext;
 
 	if (!g)
 		return;
-	HASH_ITER(hh, g->by_id, n, ntmp)
-	{
-		HASH_DEL(g->by_id, n);
-		cJSON_Delete(n->addresses);
-		free(n->out);
-		free(n->in);
-		free(n);
+	/* Free through the arrays and the items' own links after dropping the hash tables'
+	 * buckets: no HASH_DEL on items about to be freed. */
+	e = g->endpoints;
+	HASH_CLEAR(hh, g->by_id);
+	HASH_CLEAR(hh, g->endpoints);
+	for (size_t i = 0; i < g->n; i++) {
+		cJSON_Delete(g->nodes[i]->addresses);
+		free(g->nodes[i]->out);
+		free(g->nodes[i]->in);
+		free(g->nodes[i]);
 	}
-	HASH_ITER(hh, g->endpoints, e, etmp)
-	{
-		HASH_DEL(g->endpoints, e);
+	for (; e; e = enext) {
+		enext = e->hh.next;
 		free(e);
 	}
 	free(g->nodes);
@@ -403,9 +407,10 @@ static bool matches(const struct node *n, const char *q)
 	if (!strcmp(n->id, q) || (n->kind == NODE_HOST && !strcasecmp(n->host, q)))
 		return true;
 	if (n->kind == NODE_HOST) {
-		cJSON_ArrayForEach(a, n->addresses)
+		cJSON_ArrayForEach(a, n->addresses) {
 			if (!strcmp(a->valuestring, q))
 				return true;
+		}
 		return false;
 	}
 	snprintf(ap, sizeof(ap), "%s:%d", n->addr, n->port);
@@ -623,7 +628,7 @@ static void on_expand(struct relay_call *call, const cJSON *p, void *udata)
 	enum topo_dir dir;
 	struct diag d = { 0 };
 	struct topo_graph *g;
-	cJSON *out;
+	cJSON *out = NULL;
 	int r;
 
 	if (!p || json_get_string(p, "node", &q, "topology.expand", &d) < 0 || !q ||

@@ -21,8 +21,8 @@
 
 #include "shared/compiler.h"
 
-#define AUTH_KEY_BYTES    32                   /* K */
-#define AUTH_HEX_MAX      (2 * AUTH_KEY_BYTES) /* K, a mac, or a nonce, in hex */
+#define AUTH_KEY_BYTES    32                           /* K */
+#define AUTH_HEX_MAX      ((size_t)2 * AUTH_KEY_BYTES) /* K, a mac, or a nonce, in hex */
 #define AUTH_NONCE_BYTES  32
 #define AUTH_ACCESS_BYTES 12
 #define AUTH_ACCESS_LEN   (4 + 2 * AUTH_ACCESS_BYTES) /* "ogk_" + hex */
