@@ -32,14 +32,18 @@
 
 /* A query is typed by a person or a model: 16 KiB is far past any real one. Nesting is
  * bounded so a hostile query cannot exhaust the stack. */
-#define LOGQL_MAX_QUERY_BYTES (16u << 10)
-#define LOGQL_MAX_DEPTH       32
-#define LOGQL_MAX_STAGES      64
+#define LOGQL_MAX_QUERY_BYTES   (16u << 10)
+#define LOGQL_MAX_DEPTH         32
+#define LOGQL_MAX_STAGES        64
 /* Lines a metric query may hold timestamps for at once (16 bytes each: 320 MiB worst). */
-#define LOGQL_MAX_SAMPLES     (20u << 20)
-#define LOGQL_MAX_SERIES      10000
-#define LOGQL_MAX_STEPS       11000
-#define LOGQL_MAX_LIMIT       1000000
+#define LOGQL_MAX_SAMPLES       (20u << 20)
+#define LOGQL_MAX_SERIES        10000
+#define LOGQL_MAX_STEPS         11000
+#define LOGQL_MAX_LIMIT         1000000
+/* A regex from a person or a model may backtrack catastrophically ((a+)+$): each match
+ * of one line or value gives up (as a non-match) after this much work. */
+#define LOGQL_REGEX_MATCH_LIMIT 100000
+#define LOGQL_REGEX_DEPTH_LIMIT 10000
 
 enum logql_op { LQ_EQ, LQ_NEQ, LQ_RE, LQ_NRE, LQ_GT, LQ_GE, LQ_LT, LQ_LE, LQ_EQEQ };
 
@@ -98,6 +102,9 @@ struct logql_expr {
 
 int logql_parse(const char *query, struct logql_expr **ret, struct diag *d);
 void logql_free(struct logql_expr *e); /* NULL-safe */
+
+/* The match context every LogQL regex runs with (LOGQL_REGEX_*_LIMIT). */
+pcre2_match_context *logql_match_context(void);
 
 /* Does a full-anchored matcher (or a filter) accept value? */
 bool logql_matcher_ok(const struct logql_matcher *m, const char *value);

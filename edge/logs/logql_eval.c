@@ -74,6 +74,7 @@ struct ev {
 	struct lit_req *req;
 	size_t nreq;
 	pcre2_match_data *md;
+	pcre2_match_context *mctx; /* borrowed: logql_match_context() */
 	struct log_labels work;
 	struct buf fmt, canon;
 	struct diag *d;
@@ -515,7 +516,7 @@ static bool run_pipeline(struct ev *ev, const struct stream_info *si, const char
 		case LQ_LINE_RE:
 		case LQ_LINE_NOT_RE: {
 			bool hit = pcre2_match(st->re, (PCRE2_SPTR)*line, *len, 0, 0, ev->md,
-			                       NULL) >= 0;
+			                       ev->mctx) >= 0;
 			if (hit != (st->kind == LQ_LINE_RE))
 				return false;
 			break;
@@ -743,6 +744,7 @@ static int scan(struct logstore *store, struct ev *ev, const struct logql_log *l
 	ev->log = log;
 	ev->d = d;
 	ev->md = pcre2_match_data_create(8, NULL);
+	ev->mctx = logql_match_context();
 	buf_init(&ev->fmt, 1u << 20);
 	buf_init(&ev->canon, 1u << 20);
 	r = logstore_streams(store, collect_stream, ev, d);

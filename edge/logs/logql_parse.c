@@ -751,6 +751,20 @@ void logql_free(struct logql_expr *e)
 	free(e);
 }
 
+pcre2_match_context *logql_match_context(void)
+{
+	static pcre2_match_context *ctx;
+
+	if (!ctx) {
+		ctx = pcre2_match_context_create(NULL);
+		if (!ctx)
+			return NULL; /* out of memory: PCRE2's defaults still bound the match */
+		pcre2_set_match_limit(ctx, LOGQL_REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(ctx, LOGQL_REGEX_DEPTH_LIMIT);
+	}
+	return ctx;
+}
+
 bool logql_matcher_ok(const struct logql_matcher *m, const char *value)
 {
 	bool hit;
@@ -765,7 +779,8 @@ bool logql_matcher_ok(const struct logql_matcher *m, const char *value)
 	case LQ_RE:
 	case LQ_NRE: {
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(m->re, NULL);
-		hit = pcre2_match(m->re, (PCRE2_SPTR)value, strlen(value), 0, 0, md, NULL) >= 0;
+		hit = pcre2_match(m->re, (PCRE2_SPTR)value, strlen(value), 0, 0, md,
+		                  logql_match_context()) >= 0;
 		pcre2_match_data_free(md);
 		return m->op == LQ_RE ? hit : !hit;
 	}

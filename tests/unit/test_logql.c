@@ -377,6 +377,34 @@ static void selective_filters_skip_blocks(void **state)
 	free(cmd);
 }
 
+static void catastrophic_regex_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct logstore_opts o = { 64u << 20, 0, false };
+	struct diag d = { 0 };
+	char dir[] = "/tmp/test_logql_redos.XXXXXX", line[4096], *cmd;
+	struct fixture g;
+	cJSON *out;
+
+	(void)f;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(logstore_open(dir, &o, &g.s, &d), 0);
+	memset(line, 'a', 3000);
+	line[3000] = '!';
+	line[3001] = '\0';
+	for (int i = 0; i < 20; i++)
+		add(g.s, "{app=\"x\"}", i, line);
+	assert_int_equal(logstore_commit(g.s, 0, NULL, NULL, &d), 0);
+	/* (a+)+$ backtracks exponentially on "aaa...!": the limit turns it into no match */
+	out = run(&g, "{app=\"x\"} |~ \"(a+)+$\"", 0, 1000, 0, 100);
+	assert_int_equal(nresults(out), 0);
+	cJSON_Delete(out);
+	logstore_close(g.s);
+	cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(range_queries_make_one_point_per_step, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(selective_filters_skip_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(catastrophic_regex_is_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
