@@ -54,6 +54,8 @@ def gen():
         series('temp', [('instance', inst), ('room', 'lab')],
                [(t, base + ((i * 37) % 11) / 3.0) for i, t in enumerate(times())])
         series('temp_ref', [('instance', inst), ('room', 'lab')], [(t, base) for t in times()])
+    # a series that stops for 20 minutes: holes past the 5m lookback
+    series('gappy', [('k', 'v')], [(t, float(i)) for i, t in enumerate(times()) if not 100 <= i < 180])
     series('odd', [('k', 'v')], [(t, float('nan') if i % 7 == 3 else i % 5) for i, t in enumerate(times())])
     les = ['0.001', '0.01', '0.1', '1', '+Inf']
     for inst, scale in (('a', 1), ('b', 3)):
@@ -83,6 +85,12 @@ QUERIES = [
     'temp_ref == bool on(instance) temp', 'clamp_max(temp, 21)', 'abs(-temp)',
     'scalar(max(temp)) + 1', 'time()', 'vector(1) * 3', '-temp ^ 2 % 7',
     'sum(rate(lat_bucket{le=~"0.0.*"}[5m])) / sum(rate(lat_bucket{le="+Inf"}[5m]))',
+    'gappy', 'rate(gappy[5m])', 'max_over_time(gappy[2m])', 'sum(temp) by (room)',
+    'bottomk by (room) (2, temp)', '-temp', 'temp != bool temp_ref',
+    'count_over_time(odd[10m])', 'sum_over_time(odd[10m])', 'min_over_time(odd[10m])',
+    'quantile_over_time(0.5, odd[10m])', 'quantile_over_time(0, odd[10m])',
+    'histogram_quantile(0.25, lat_bucket)', 'idelta(req_total[1m])', 'irate(req_total[1m])',
+    'increase(req_total[2m])', 'delta(req_total[30s])', 'rate(req_total[25s])',
 ]
 
 def ongrid(q, rng):
