@@ -205,23 +205,29 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static bool valid_id(const char *id)
+/* Ids are lower-case hex; one typed or pasted in capitals is the same id. */
+static bool normalise_id(const char *id, char out[APPROVAL_ID_LEN + 1])
 {
 	if (strlen(id) != APPROVAL_ID_LEN)
 		return false;
-	for (const char *p = id; *p; p++)
-		if (!strchr("0123456789abcdef", *p))
+	for (size_t i = 0; i < APPROVAL_ID_LEN; i++) {
+		char c = id[i] >= 'A' && id[i] <= 'F' ? (char)(id[i] - 'A' + 'a') : id[i];
+		if (!c || !strchr("0123456789abcdef", c))
 			return false;
+		out[i] = c;
+	}
+	out[APPROVAL_ID_LEN] = '\0';
 	return true;
 }
 
 int approvals_get(struct approvals *a, const char *id, struct approval *ret, struct diag *d)
 {
+	char norm[APPROVAL_ID_LEN + 1];
 	sqlite3_stmt *st;
 	int r, rc;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!valid_id(id))
+	if (!normalise_id(id, norm))
 		return diag_set(d, -ENOENT, "no approval with id '%.40s' (ids are %d hex digits)",
 		                id, APPROVAL_ID_LEN);
 	r = db_prepare(a->db,
@@ -235,7 +241,7 @@ int approvals_get(struct approvals *a, const char *id, struct approval *ret, str
 	               &st, d);
 	if (r < 0)
 		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(ret->id, sizeof(ret->id), "%s", (const char *)sqlite3_column_text(st, 0));
@@ -252,7 +258,7 @@ int approvals_get(struct approvals *a, const char *id, struct approval *ret, str
 		ret->napproved = sqlite3_column_int(st, 11);
 		ret->denied = sqlite3_column_int(st, 12) > 0;
 	} else if (rc == SQLITE_DONE) {
-		r = diag_set(d, -ENOENT, "no approval with id '%s'", id);
+		r = diag_set(d, -ENOENT, "no approval with id '%s'", norm);
 	} else {
 		r = sql_err(a, d);
 	}
@@ -456,6 +462,7 @@ static cJSON *describe(const struct approval *ap)
 
 int approvals_describe(struct approvals *a, const char *id, cJSON **ret, struct diag *d)
 {
+	char norm[APPROVAL_ID_LEN + 1];
 	struct approval ap;
 	sqlite3_stmt *st;
 	cJSON *o, *list;
@@ -463,6 +470,7 @@ int approvals_describe(struct approvals *a, const char *id, cJSON **ret, struct 
 
 	if (r < 0)
 		return r;
+	memcpy(norm, ap.id, sizeof(norm));
 	o = describe(&ap);
 	if (ap.result) {
 		cJSON *res = cJSON_Parse(ap.result);
@@ -479,7 +487,7 @@ int approvals_describe(struct approvals *a, const char *id, cJSON **ret, struct 
 		cJSON_Delete(o);
 		return r;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *e = json_obj();
 		json_add_str(e, "who", (const char *)sqlite3_column_text(st, 0));

@@ -34,8 +34,8 @@ test_expect_success 'approve --list shows it waiting' '
 	grep -q "^$(cat id)  kill_process" out
 '
 
-test_expect_success 'approve --as alice runs it; the process is gone' '
-	"$EDGE" approve "$(cat id)" --as alice --json >out &&
+test_expect_success 'approve --as alice runs it (the id pasted in capitals); the process is gone' '
+	"$EDGE" approve "$(tr a-f A-F <id)" --as alice --json >out &&
 	test "$(json_get out .status)" = executed &&
 	test "$(json_get out .evidence.exited)" = true &&
 	wait_for 5 "! alive"
