@@ -80,6 +80,7 @@ int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */
 int cmd_tools(int argc, char **argv);    /* edge/cmd_tools.c */
 int cmd_tool(int argc, char **argv);     /* edge/cmd_tool.c */
 int cmd_approve(int argc, char **argv);  /* edge/cmd_approve.c */
+int cmd_topology(int argc, char **argv); /* edge/cmd_topology.c */
 int cmd_deny(int argc, char **argv);     /* edge/cmd_approve.c */
 /* Shared by cmd_tool.c and cmd_approve.c: the caller's name (--as, SUDO_USER, login) and
  * printing a gate result (returns the exit status). */

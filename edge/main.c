@@ -9,6 +9,8 @@
 static const struct cli_cmd commands[] = {
 	{ "status", cmd_status, "status [-c FILE] [--json]",
 	  "this host's capabilities, collectors on/off and why, configuration in use" },
+	{ "topology", cmd_topology, "topology [--json]",
+	  "this host's connection graph now (the relay's report shape)" },
 	{ "collect", cmd_collect, "collect [--only NAMES] [--interval 1s] [--rounds 2] [--json]",
 	  "run the collectors in the foreground and print the last round's samples" },
 	{ "run", cmd_run, "run [-c FILE]",

@@ -27,6 +27,8 @@ const struct tool *const tool_registry[] = {
 	&tool_query_metrics,
 	&tool_query_logs,
 	&tool_log_patterns,
+	&tool_find_topology_node,
+	&tool_expand_topology,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);
