@@ -360,6 +360,7 @@ static int collect_seq(void *udata, int64_t ts, uint32_t stream, const char *lin
 	int k;
 
 	(void)stream;
+	(void)len;
 	assert_int_equal(sscanf(line, "trickle %d", &k), 1);
 	assert_true(k >= 0 && k < 300);
 	assert_int_equal(ts, 1000000 + k * 1000);
