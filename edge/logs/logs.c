@@ -24,7 +24,7 @@
 #include "shared/log.h"
 #include "shared/banned.h"
 
-#define POLL_BUDGET      (8u << 20) /* bytes read per poll: keeps one poll near 100 ms */
+#define POLL_BUDGET      (8u << 20) /* default bytes read per poll: one poll near 20-100 ms */
 #define JOURNAL_PER_POLL 20000
 #define COMMIT_MS        1000   /* lines are durable and visible to readers within 1 s */
 #define COMMIT_LINES     500000 /* or sooner under a flood, bounding what a crash re-reads */
@@ -51,6 +51,7 @@ struct logs {
 	size_t max_line;
 	struct buf clean, canon, key;
 	int64_t now, last_commit, retention_ms;
+	size_t budget;
 	uint64_t ingested;
 	struct diag *d;
 	bool read_only;
@@ -399,6 +400,7 @@ static int open_common(const struct edge_conf *c, bool read_only, struct logs **
 	int r;
 
 	l->read_only = read_only;
+	l->budget = POLL_BUDGET;
 	l->retention_ms = c->logs_retention_ms;
 	l->max_line = c->logs_max_line ? c->logs_max_line : 16384;
 	buf_init(&l->clean, l->max_line + 64);
@@ -510,7 +512,7 @@ int logs_poll(struct logs *l, int64_t now, bool final, struct diag *d)
 		return diag_set(d, -EPERM, "log index opened read-only");
 	l->now = now;
 	l->d = d;
-	r = tail_poll(l->tail, now, POLL_BUDGET, final, on_file_line, l);
+	r = tail_poll(l->tail, now, l->budget, final, on_file_line, l);
 	if (r < 0)
 		return d && d->code ? d->code
 		                    : diag_set(d, r, "cannot index log lines: %s", strerror(-r));
@@ -559,6 +561,11 @@ void logs_close(struct logs *l)
 	buf_release(&l->canon);
 	buf_release(&l->key);
 	free(l);
+}
+
+void logs_set_budget(struct logs *l, size_t bytes)
+{
+	l->budget = bytes < 4096 ? 4096 : bytes;
 }
 
 const char *logs_journal_status(const struct logs *l)

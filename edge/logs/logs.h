@@ -47,6 +47,11 @@ void logs_close(struct logs *l);
  * they are read (one-shot runs). Returns 1 when more input is waiting (call again
  * soon), 0 when caught up, or a negative errno (d set) when the store failed. */
 int logs_poll(struct logs *l, int64_t now_ms, bool final, struct diag *d);
+/* Bytes of files read per poll (default 8 MiB, for one-shot runs). An event loop that
+ * must not block for more than a few milliseconds sets about 256 KiB (about 2,500 lines,
+ * a few ms) and polls again at once while logs_poll() returns 1. */
+void logs_set_budget(struct logs *l, size_t bytes);
+
 /* Commit lines read but not yet committed. */
 int logs_flush(struct logs *l, int64_t now_ms, struct diag *d);
 
