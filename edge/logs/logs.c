@@ -518,7 +518,8 @@ int logs_poll(struct logs *l, int64_t now, bool final, struct diag *d)
 		                    : diag_set(d, r, "cannot index log lines: %s", strerror(-r));
 	more |= r;
 	if (l->journal) {
-		r = journal_poll(l->journal, JOURNAL_PER_POLL, on_journal, l);
+		r = journal_poll(l->journal, MIN(JOURNAL_PER_POLL, l->budget / 128 + 1), on_journal,
+		                 l);
 		if (r < 0)
 			return d && d->code ? d->code
 			                    : diag_set(d, r, "cannot index journal entries: %s",
