@@ -4,8 +4,8 @@
  * that feed the store) and seg-NNNNNNNN.dat files holding blocks back to back. A block is
  * up to LOGSTORE_BLOCK_RAW bytes of lines (each: time, stream id, bytes), compressed with
  * zstd, with a 24-byte header (magic, sizes, xxh64 of the compressed bytes). Its index
- * row carries the time range, the stream ids in it and a 64 Kibit bitmap of the
- * (ASCII-lowercased) trigrams of its lines, so a literal filter skips every block that
+ * row carries the time range, the stream ids in it and a 64 Kibit bitmap (stored zstd-
+ * compressed) of the (ASCII-lowercased) trigrams of its lines, so a literal filter skips every block that
  * lacks one of the literal's trigrams without decompressing it.
  *
  * Crash safety: appends go to an open block in memory; logstore_commit() seals it,
@@ -16,7 +16,9 @@
  * Bytes past the last committed block (a torn tail) are cut off at the next open.
  *
  * Bounds: the segments are kept under max_bytes (oldest segment first) and lines older
- * than retention_ms are dropped a segment at a time.
+ * than retention_ms are dropped a segment at a time (a segment also rolls when it spans
+ * an eighth of the retention). Once a minute, runs of small blocks (a quiet host commits
+ * a few lines at a time) are merged into one, in one transaction.
  *
  * One writer per directory (a lock file refuses a second); any number of read-only
  * openers (the CLI while a daemon runs). Single-threaded per handle.
