@@ -23,6 +23,8 @@ static const struct cli_cmd commands[] = {
 	  "llm ask [-c FILE] [--purpose P] [--json] [--stream] ('PROMPT' | --request FILE) | "
 	  "usage [--incident I] [--json]",
 	  "one call through the LLM router (test keys and routes); tokens and cost spent" },
+	{ "ask", cmd_ask, "ask [-c FILE] [--json] HOST \"QUESTION\"",
+	  "the chat conversation in a terminal: ask HOST, then follow-ups from stdin" },
 };
 
 static const struct cli relay_cli = {

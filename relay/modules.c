@@ -9,6 +9,7 @@ int relay_modules_start(struct relay *r, const struct relay_conf *conf, struct d
 		topo_start,
 		xcall_start,
 		llm_service_start,
+		chat_start,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(starts); i++) {

@@ -21,5 +21,7 @@ int topo_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 int xcall_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 /* relay/llm/service.c: "llm.request", LLM calls through the router (docs/llm.md). */
 int llm_service_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
+/* relay/chat/router.c: chat platforms, "investigate.progress" (docs/chat.md). */
+int chat_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 
 #endif

@@ -29,6 +29,21 @@ struct relay_conf {
 	int64_t max_inflight;
 	int64_t inbox_retention_ms;
 	struct llm_conf llm; /* llm.*: the LLM router (relay/llm/, docs/llm.md) */
+	/* chat.*, approvals.*: the chat router (relay/chat/, docs/chat.md) */
+	struct conf_strlist chat_users; /* "platform:user=role" */
+	char *chat_default_role;
+	int64_t chat_investigate_timeout_ms;
+	int64_t chat_edit_interval_ms;
+	bool chat_local; /* data_dir/chat.sock for `ongrid-relay ask` */
+	bool approvals_double_sign;
+	char *slack_app_token, *slack_bot_token, *slack_api_base;
+	struct conf_strlist slack_workspaces, slack_channels;
+	char *tg_token, *tg_api_base, *tg_proxy;
+	struct conf_strlist tg_chats;
+	int64_t tg_poll_timeout_ms;
+	char *dingtalk_url, *dingtalk_secret;
+	char *wecom_url;
+	char *lark_url, *lark_secret;
 };
 
 extern const struct conf_table relay_conf_table;
@@ -42,6 +57,7 @@ int cmd_keys(int argc, char **argv);  /* relay/cmd_keys.c */
 int cmd_edges(int argc, char **argv); /* relay/cmd_edges.c */
 int cmd_model(int argc, char **argv); /* relay/cmd_model.c */
 int cmd_llm(int argc, char **argv);   /* relay/cmd_llm.c */
+int cmd_ask(int argc, char **argv);   /* relay/cmd_ask.c */
 
 /* Split conf->listen into host and port; -EINVAL with d set when malformed. */
 int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,

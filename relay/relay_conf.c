@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "relay/chat/chat.h"
 #include "relay/relay.h"
 #include "shared/log.h"
 #include "shared/str.h"
@@ -100,6 +101,64 @@ static const struct conf_key keys[] = {
 	{ "llm.budget.incident_tokens", CONF_INT, "0",
 	  offsetof(struct relay_conf, llm.budget_incident_tokens),
 	  "Token cap (input + output) per investigation; 0: no cap.", 0, INT64_MAX, NULL },
+#define CHAT(f) offsetof(struct relay_conf, f)
+	/* chat.*: relay/chat/, docs/chat.md */
+	{ "chat.users", CONF_STRLIST, NULL, CHAT(chat_users),
+	  "Chat users and their roles: [ \"slack:U222=admin\", \"telegram:111=operator\", "
+	  "\"slack:*=viewer\" ]. viewer asks questions, operator also approves safe-write "
+	  "actions, admin also dangerous ones and `model use`.",
+	  0, 0, NULL },
+	{ "chat.default_role", CONF_STRING, "none", CHAT(chat_default_role),
+	  "Role of a chat user not in chat.users; none: ignored (and audited).", 0, 0,
+	  "none|viewer|operator|admin" },
+	{ "chat.investigate_timeout", CONF_DURATION, "10m", CHAT(chat_investigate_timeout_ms),
+	  "How long the relay waits for an edge's investigation report.", 5000, 86400000, NULL },
+	{ "chat.edit_interval", CONF_DURATION, "1s", CHAT(chat_edit_interval_ms),
+	  "Least time between two edits of a streamed answer (Slack and Telegram allow about "
+	  "one per second).",
+	  100, 60000, NULL },
+	{ "chat.local", CONF_BOOL, "true", CHAT(chat_local),
+	  "Serve `ongrid-relay ask` on the root-only socket data_dir/chat.sock.", 0, 0, NULL },
+	{ "approvals.double_sign", CONF_BOOL, "false", CHAT(approvals_double_sign),
+	  "Dangerous actions need approvals from two different chat users.", 0, 0, NULL },
+	{ "chat.slack.app_token", CONF_STRING, "", CHAT(slack_app_token),
+	  "Slack app-level token (xapp-…, scope connections:write) for Socket Mode; empty: "
+	  "Slack off.",
+	  0, 0, NULL },
+	{ "chat.slack.bot_token", CONF_STRING, "", CHAT(slack_bot_token),
+	  "Slack bot token (xoxb-…) for the Web API (chat:write, app_mentions:read).", 0, 0,
+	  NULL },
+	{ "chat.slack.api_base", CONF_STRING, "https://slack.com/api/", CHAT(slack_api_base),
+	  "Base URL of the Slack Web API (tests point it at a mock).", 0, 0, NULL },
+	{ "chat.slack.allowed_workspaces", CONF_STRLIST, NULL, CHAT(slack_workspaces),
+	  "Slack team ids served; empty: any.", 0, 0, NULL },
+	{ "chat.slack.allowed_channels", CONF_STRLIST, NULL, CHAT(slack_channels),
+	  "Slack channel ids served; empty: any.", 0, 0, NULL },
+	{ "chat.telegram.token", CONF_STRING, "", CHAT(tg_token),
+	  "Telegram bot token from @BotFather; empty: Telegram off.", 0, 0, NULL },
+	{ "chat.telegram.api_base", CONF_STRING, "https://api.telegram.org", CHAT(tg_api_base),
+	  "Base URL of the Bot API (a self-hosted telegram-bot-api server, or a test mock).", 0,
+	  0, NULL },
+	{ "chat.telegram.proxy", CONF_STRING, "", CHAT(tg_proxy),
+	  "HTTP(S) proxy for the Bot API (\"http://proxy:3128\"); empty: the https_proxy "
+	  "variables.",
+	  0, 0, NULL },
+	{ "chat.telegram.allowed_chats", CONF_STRLIST, NULL, CHAT(tg_chats),
+	  "Telegram chat ids served (groups are negative); empty: any.", 0, 0, NULL },
+	{ "chat.telegram.poll_timeout", CONF_DURATION, "25s", CHAT(tg_poll_timeout_ms),
+	  "Long-polling timeout of getUpdates.", 1000, 50000, NULL },
+	{ "chat.dingtalk.webhook", CONF_STRING, "", CHAT(dingtalk_url),
+	  "DingTalk robot webhook URL (…/robot/send?access_token=…) for alerts and reports.", 0,
+	  0, NULL },
+	{ "chat.dingtalk.secret", CONF_STRING, "", CHAT(dingtalk_secret),
+	  "DingTalk signing secret (SEC…); empty: unsigned.", 0, 0, NULL },
+	{ "chat.wecom.webhook", CONF_STRING, "", CHAT(wecom_url),
+	  "WeCom group robot webhook URL (…/webhook/send?key=…).", 0, 0, NULL },
+	{ "chat.lark.webhook", CONF_STRING, "", CHAT(lark_url),
+	  "Lark/Feishu custom bot webhook URL (…/bot/v2/hook/…).", 0, 0, NULL },
+	{ "chat.lark.secret", CONF_STRING, "", CHAT(lark_secret),
+	  "Lark/Feishu signing secret; empty: unsigned.", 0, 0, NULL },
+#undef CHAT
 };
 
 /* Shapes the key table cannot express, parsed by relay/llm/llm_conf.c. */
@@ -148,6 +207,8 @@ int relay_conf_load(struct relay_conf *c, const char *path)
 	}
 	if (r == 0)
 		r = llm_conf_check(&c->llm, &d);
+	if (r == 0)
+		r = chat_conf_check(c, &d);
 	if (r < 0) {
 		fprintf(stderr, "ongrid-relay: %s\n", d.msg);
 		relay_conf_release(c); /* callers do not release a configuration that failed */
