@@ -56,6 +56,13 @@ struct edge_conf {
 	struct conf_strlist tools_deny_paths;       /* extra denied places */
 	struct conf_strlist tools_restart_commands; /* "unit=command" for restart_service */
 	char *tools_init_dir;                       /* init scripts without systemd */
+	/* changes.* and kb.*: edge/change.c, tools/builtin/kb_search.c */
+	struct conf_strlist changes_watch;    /* directories whose writes are events */
+	struct conf_strlist changes_bin_dirs; /* binaries replaced here are events */
+	char *changes_dpkg_log, *changes_apt_log, *changes_auth_log, *changes_wtmp;
+	bool changes_kmsg;
+	int64_t changes_retention_ms;
+	char *kb_dir; /* runbooks for kb_search */
 };
 
 extern const struct conf_table edge_conf_table;

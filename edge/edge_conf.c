@@ -125,6 +125,26 @@ static const struct conf_key keys[] = {
 	  "PID 1; tried before tools.init_dir (the command runs without a shell)."),
 	K("tools.init_dir", CONF_STRING, "/etc/init.d", tools_init_dir,
 	  "Where restart_service looks for NAME init scripts when systemd is not PID 1."),
+	K("changes.watch", CONF_STRLIST, "/etc", changes_watch,
+	  "Directories whose file writes are change events (subdirectories included, up to "
+	  "1024 directories in all): configuration and deploy directories."),
+	K("changes.bin_dirs", CONF_STRLIST, "/usr/bin, /usr/sbin, /usr/local/bin", changes_bin_dirs,
+	  "Directories where a binary written or moved into place is a \"binary replaced\" "
+	  "event."),
+	K("changes.dpkg_log", CONF_STRING, "/var/log/dpkg.log", changes_dpkg_log,
+	  "dpkg's log: package installs, removals and upgrades."),
+	K("changes.apt_log", CONF_STRING, "/var/log/apt/history.log", changes_apt_log,
+	  "apt's history: the command line behind each package change."),
+	K("changes.auth_log", CONF_STRING, "/var/log/auth.log", changes_auth_log,
+	  "sshd and login lines (accepted logins, sudo sessions)."),
+	K("changes.wtmp", CONF_STRING, "/var/log/wtmp", changes_wtmp, "Login records (utmp format)."),
+	K("changes.kmsg", CONF_BOOL, "true", changes_kmsg,
+	  "Read the kernel ring buffer (/dev/kmsg) for OOM kills, I/O errors and link changes."),
+	{ "changes.retention", CONF_DURATION, "30d", offsetof(struct edge_conf, changes_retention_ms),
+	  "Change events older than this are deleted.", 3600000, 31536000000LL, NULL },
+	K("kb.dir", CONF_STRING, "/etc/ongrid/runbooks", kb_dir,
+	  "Directory of runbooks (Markdown or text, subdirectories included) that kb_search "
+	  "ranks for a query."),
 };
 
 const struct conf_table edge_conf_table = {
