@@ -85,10 +85,22 @@ async def run(a):
         return {"action_id": p["action_id"], "status":
                 "approved" if p["decision"] == "approve" else "denied", "recorded": True}
 
+    async def heartbeats():
+        # The relay drops an edge silent for three heartbeat intervals.
+        every = c.welcome.get("heartbeat_ms", 15000) / 1000.0 / 2
+        while not c.closed.done():
+            await asyncio.sleep(every)
+            try:
+                await c.request("heartbeat", {})
+            except Exception:  # noqa: BLE001
+                return
+
     c.handlers["investigate"] = investigate
     c.handlers["approval.decide"] = decide
+    hb = asyncio.ensure_future(heartbeats())
     print(json.dumps({"ready": True}), flush=True)
     await c.closed
+    hb.cancel()
 
 
 if __name__ == "__main__":
