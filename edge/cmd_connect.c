@@ -2,11 +2,11 @@
  * foreground, until the edge daemon (`ongrid-edge run`) embeds the same tunnel; and
  * `ongrid-edge outbox`, which queues messages for it.
  *
- * connect answers the relay's "ping", "echo" and "tool.run". Until the tool registry
- * (edge/tools/) is wired in, tool.run knows three tools, each with its class, and applies
- * the class limit the relay passes for cross-host calls (max_class): ping and echo
- * (safe-read) and note (safe-write: appends a line to data_dir/notes.log, the "add a note
- * to the incident" of the design).
+ * connect answers the relay's "ping", "echo" and "tool.run". tool.run goes through the
+ * tool registry's gate (edge/tools/gate.c) for every registry tool, with the role chosen by
+ * the class ceiling the relay passes for cross-host calls (max_class). Three tools of the
+ * tunnel's own remain for when the gate cannot open and for tests: ping and echo
+ * (safe-read) and note (safe-write: appends a line to data_dir/notes.log).
  *
  * With --call TYPE ['JSON'], connect sends one request once the tunnel is up, prints the
  * reply's payload and exits: 0 on success, 1 when the relay answered an error or could
@@ -24,6 +24,7 @@
 
 #include "edge/edge.h"
 #include "edge/outbox.h"
+#include "edge/tools/gate.h"
 #include "edge/tunnel.h"
 #include "shared/alloc.h"
 #include "shared/cli.h"
@@ -51,7 +52,8 @@ struct connect_ctx {
 	struct ev_loop *loop;
 	const struct edge_conf *conf;
 	struct tunnel *tunnel;
-	cJSON *topology; /* sent as "topology.report" at every connect, or NULL */
+	struct gate *gate; /* the tool registry's gate; NULL when it could not open */
+	cJSON *topology;   /* sent as "topology.report" at every connect, or NULL */
 	/* --call */
 	const char *call_type;
 	cJSON *call_payload;
@@ -118,6 +120,48 @@ static const struct {
 	{ "note", CLASS_SAFE_WRITE },
 };
 
+/* The most capable role whose classes all lie at or below limit: the relay passes a class
+ * ceiling, the gate thinks in roles (tools.roles.*), so the ceiling picks the role. */
+static const char *role_for_limit(const struct connect_ctx *cx, int limit)
+{
+	static const char *const roles[] = { "admin", "operator", "viewer" };
+	unsigned allowed = (2u << limit) - 1, mask;
+
+	for (size_t i = 0; i < ARRAY_SIZE(roles); i++)
+		if (gate_role_classes(cx->conf, roles[i], &mask, NULL) == 0 && mask &&
+		    (mask & ~allowed) == 0)
+			return roles[i];
+	return NULL;
+}
+
+/* A registry tool: through the gate, like every other caller (schema, class, role,
+ * approvals for dangerous calls). The gate runs the tool synchronously on this loop; the
+ * daemon, which embeds the tunnel, runs it off the loop. */
+static void run_gated(struct connect_ctx *cx, struct tunnel_call *call, const cJSON *p,
+                      const char *name, int limit, const char *caller)
+{
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(p, "args");
+	struct gate_caller who = { role_for_limit(cx, limit), caller };
+	struct diag d = { 0 };
+	cJSON *result = NULL;
+	char *args_json;
+	int r;
+
+	if (!who.role) {
+		tunnel_reply_error(call, -EPERM, "no role on edge '%s' is limited to %s",
+		                   cx->conf->name, class_names[limit]);
+		return;
+	}
+	args_json = args ? json_print(args, false) : NULL;
+	r = gate_call(cx->gate, name, args_json, &who, &result, &d);
+	free(args_json);
+	if (r < 0)
+		tunnel_reply_error(call, r, "%s", d.msg);
+	else
+		tunnel_reply(call, result);
+	cJSON_Delete(result);
+}
+
 static void h_tool_run(struct tunnel_call *call, const cJSON *p, void *udata)
 {
 	struct connect_ctx *cx = udata;
@@ -148,6 +192,10 @@ static void h_tool_run(struct tunnel_call *call, const cJSON *p, void *udata)
 	}
 	if (json_get_string(p, "caller", &caller, "tool.run", NULL) < 0 || !caller)
 		caller = "relay";
+	if (cx->gate && tool_find(name)) {
+		run_gated(cx, call, p, name, limit, caller);
+		return;
+	}
 	for (i = 0; i < ARRAY_SIZE(tools); i++)
 		if (!strcmp(tools[i].name, name))
 			break;
@@ -401,6 +449,11 @@ int cmd_connect(int argc, char **argv)
 	(void)tunnel_register_handler(cx.tunnel, "ping", h_ping, &cx);
 	(void)tunnel_register_handler(cx.tunnel, "echo", h_echo, &cx);
 	(void)tunnel_register_handler(cx.tunnel, "tool.run", h_tool_run, &cx);
+	if (!call && gate_open(&conf, NULL, 0, &cx.gate, &d) < 0) {
+		log_warn("tool gate unavailable (%s): only ping, echo and note answer tool.run",
+		         d.msg);
+		cx.gate = NULL;
+	}
 	(void)tunnel_on_state(cx.tunnel, on_state, &cx);
 	if (!call) {
 		r = mkdir_p(conf.data_dir, 0700);
@@ -431,6 +484,7 @@ int cmd_connect(int argc, char **argv)
 	outbox_pump_stop(pump);
 out_tunnel:
 	tunnel_close(cx.tunnel);
+	gate_close(cx.gate);
 	outbox_close(ob);
 out_conf:
 	cJSON_Delete(labels);

@@ -95,6 +95,15 @@ test_expect_success 'a safe-read caller cannot make B run a safe-write tool; B r
 	test ! -e "$TRASH/b/notes.log"
 '
 
+test_expect_success 'registry tools run through B'"'"'s own gate with the caller'"'"'s class ceiling' '
+	in_ns $NA "$EDGE" connect -c "$TRASH/a.conf" --call edge.call \
+		"{\"target\": \"b\", \"tool\": \"list_processes\", \"args\": {}}" --json >out &&
+	test "$(json_get out .status)" = executed && test "$(json_get out .class)" = safe-read &&
+	test_expect_code 1 in_ns $NA "$EDGE" connect -c "$TRASH/a.conf" --call edge.call \
+		"{\"target\": \"b\", \"tool\": \"restart_service\", \"args\": {\"unit\": \"ongrid-none\"}}" 2>err &&
+	grep -q "forbidden: edge .b.: role .viewer. may not call dangerous tools" err
+'
+
 test_expect_success 'find_topology_node by name and by address' '
 	in_ns $NA "$EDGE" connect -c "$TRASH/a.conf" --call topology.find "{\"query\": \"10.200.52.2\"}" --json >out &&
 	test "$(json_get out "d[\"nodes\"][0][\"id\"]")" = host:b &&
