@@ -4,11 +4,13 @@
  * log2 histograms in microseconds: one per CPU for the whole host, one per cgroup (the
  * task's cgroup2 cgroup, so per service).
  *
- * The switch storm case sets the budget here (~600k switches/s): each event does one
- * task-local-storage access and two map lookups, no hash insert on the hot path except
- * the first time a cgroup is seen. The tp_btf programs carry the task pointer the
- * verifier trusts, which task storage needs; the raw_tp fallback (kernels without
- * BTF-typed tracepoints) keeps the timestamps in a hash keyed by pid instead.
+ * The switch storm case sets the budget here (~600k switches/s), so the main variant
+ * attaches to sched_switch alone and reads what the scheduler already records: with
+ * CONFIG_SCHED_INFO the kernel stamps task->sched_info.last_queued with its run queue's
+ * clock when a task is queued, and clears it only after this tracepoint; the wait is that
+ * run queue's clock now minus the stamp. No wakeup program, no clock read, no storage.
+ * The user side checks that the stamps are there (they are not without SCHED_INFO) and
+ * otherwise loads the raw_tp variant, which stamps wakeups itself in a hash keyed by pid.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_core_read.h>
@@ -23,13 +25,6 @@
 #define TASK_RUNNING 0
 
 const volatile bool per_cgroup = true;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u64);
-} wakeup_ts SEC(".maps");
 
 /* The raw_tp fallback's timestamps, keyed by pid (tid). */
 struct {
@@ -79,49 +74,22 @@ static __always_inline void account(__u64 cgid, __u64 delta_ns)
 	h->sum += delta_ns;
 }
 
-/* ---- tp_btf: task-local storage ---------------------------------------- */
-
-static __always_inline void stamp_task(struct task_struct *p, __u64 now)
-{
-	__u64 *ts = bpf_task_storage_get(&wakeup_ts, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (ts)
-		*ts = now;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
-{
-	stamp_task(p, bpf_ktime_get_ns());
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
-{
-	stamp_task(p, bpf_ktime_get_ns());
-	return 0;
-}
+/* ---- tp_btf: the scheduler's own stamps ---------------------------------- */
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 *ts, t, now = 0;
+	__u64 queued = next->sched_info.last_queued, now;
 
-	/* The pointers are trusted here: plain loads, no bpf_probe_read_kernel() calls.
-	 * The clock is read at most once (45 ns in a VM: as much as the rest). */
-	if (task_state_btf(prev) == TASK_RUNNING) {
-		now = bpf_ktime_get_ns();
-		stamp_task(prev, now);
-	}
-	ts = bpf_task_storage_get(&wakeup_ts, next, 0, 0);
-	if (!ts || !*ts)
+	/* The pointers are trusted here: plain loads, no bpf_probe_read_kernel() calls. */
+	if (!queued)
 		return 0;
-	t = *ts;
-	*ts = 0;
-	if (!now)
-		now = bpf_ktime_get_ns();
-	account(per_cgroup ? next->cgroups->dfl_cgrp->kn->id : 0, now - t);
+	/* This CPU's run queue, whose clock __schedule() has just updated: next is queued
+	 * on it (its group's cfs_rq on this CPU; set for every scheduling class). */
+	now = next->se.cfs_rq->rq->clock;
+	if (now <= queued)
+		return 0;
+	account(per_cgroup ? next->cgroups->dfl_cgrp->kn->id : 0, now - queued);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,6 +19,7 @@
 #include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
 #include "shared/alloc.h"
+#include "shared/log.h"
 #include "bpf/runqlat.h"
 #if ONGRID_BPF
 #include "runqlat.skel.h"
@@ -50,6 +52,62 @@ static void runqlat_stop(void *state)
 	free(rq);
 }
 
+#if ONGRID_BPF
+/* Open, load and attach one variant: the sched_info one (tp_btf) or the one that stamps
+ * wakeups itself (raw_tp). On failure rq->skel is destroyed and NULL. */
+static int load_variant(struct runqlat *rq, bool tp_btf, struct diag *why)
+{
+	const struct hist zero = { 0 };
+	uint64_t other = 0;
+	int r;
+
+	rq->skel = runqlat_bpf__open();
+	if (!rq->skel)
+		return ebpf_fail(why, -errno, "open");
+	rq->skel->rodata->per_cgroup = rq->cg != NULL;
+	ebpf_pick_programs(rq->skel->obj, tp_btf);
+	r = runqlat_bpf__load(rq->skel);
+	if (r < 0) {
+		ebpf_fail(why, r, "load");
+		goto out_destroy;
+	}
+	/* The "other" entry exists before the first event, so a full map still counts. */
+	r = ebpf_percpu_zero(bpf_map__fd(rq->skel->maps.hist_cgroup), &other, sizeof(zero));
+	if (r < 0) {
+		ebpf_fail(why, r, "initialise the maps of");
+		goto out_destroy;
+	}
+	r = runqlat_bpf__attach(rq->skel);
+	if (r < 0) {
+		ebpf_fail(why, r, "attach");
+		goto out_destroy;
+	}
+	return 0;
+
+out_destroy:
+	runqlat_bpf__destroy(rq->skel);
+	rq->skel = NULL;
+	return r;
+}
+
+/* Did the sched_info variant count anything? Without CONFIG_SCHED_INFO's stamps it never
+ * does. Our own sleeps here end in a wakeup and a switch to us, so 100 ms is plenty. */
+static bool stamps_seen(struct runqlat *rq)
+{
+	const struct timespec tick = { 0, 10000000L }; /* 10 ms */
+	uint32_t zero = 0;
+
+	for (int i = 0; i < 10; i++) {
+		struct hist h = { 0 };
+		nanosleep(&tick, NULL);
+		if (ebpf_percpu_hist(bpf_map__fd(rq->skel->maps.hist_total), &zero, &h) == 0 &&
+		    hist_count(&h) > 0)
+			return true;
+	}
+	return false;
+}
+#endif
+
 static int runqlat_start(const struct collect_env *env, void **ret_state, struct diag *why)
 {
 	int r = ebpf_check(env, why);
@@ -58,39 +116,26 @@ static int runqlat_start(const struct collect_env *env, void **ret_state, struct
 		return r;
 #if ONGRID_BPF
 	struct runqlat *rq = xcalloc(1, sizeof(*rq));
-	const struct hist zero = { 0 };
-	uint64_t other = 0;
 
 	rq->cg = cgname_new(NULL);
-	rq->skel = runqlat_bpf__open();
-	if (!rq->skel) {
-		r = ebpf_fail(why, -errno, "open");
-		goto out_stop;
+	if (ebpf_tp_btf_ok("sched_switch")) {
+		r = load_variant(rq, true, why);
+		if (r == 0 && stamps_seen(rq)) {
+			*ret_state = rq;
+			return 0;
+		}
+		log_info("runqlat: %s, stamping wakeups instead",
+		         r < 0 ? why->msg : "the kernel keeps no run-queue stamps (SCHED_INFO)");
+		runqlat_bpf__destroy(rq->skel);
+		rq->skel = NULL;
 	}
-	rq->skel->rodata->per_cgroup = rq->cg != NULL;
-	ebpf_pick_programs(rq->skel->obj, ebpf_tp_btf_ok("sched_switch"));
-	r = runqlat_bpf__load(rq->skel);
+	r = load_variant(rq, false, why);
 	if (r < 0) {
-		ebpf_fail(why, r, "load");
-		goto out_stop;
-	}
-	/* The "other" entry exists before the first event, so a full map still counts. */
-	r = ebpf_percpu_zero(bpf_map__fd(rq->skel->maps.hist_cgroup), &other, sizeof(zero));
-	if (r < 0) {
-		ebpf_fail(why, r, "initialise the maps of");
-		goto out_stop;
-	}
-	r = runqlat_bpf__attach(rq->skel);
-	if (r < 0) {
-		ebpf_fail(why, r, "attach");
-		goto out_stop;
+		runqlat_stop(rq);
+		return r;
 	}
 	*ret_state = rq;
 	return 0;
-
-out_stop:
-	runqlat_stop(rq);
-	return r;
 #else
 	(void)ret_state;
 	return -EOPNOTSUPP;
