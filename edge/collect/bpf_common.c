@@ -39,7 +39,7 @@
 /* libbpf writes warnings for every failed load (with the verifier's log) and chatty
  * info lines for every successful one. The reason a collector is off reaches the operator
  * through status; the details belong to the debug log. */
-static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+static _printf_(2, 0) int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum log_level ours = level == LIBBPF_WARN ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
 	char line[1024];
