@@ -63,6 +63,17 @@ test_expect_success 'requests go both ways over the tunnel: a CLI session asks t
 	edge_connected web-1
 '
 
+test_expect_success 'many requests in flight both ways stay matched; a deadline cancels downstream' '
+	key_create inflight-a && key_create inflight-b &&
+	edgepy inflight "$URL" "$(key_get inflight-a access_key)" "$(key_get inflight-a secret_key)" \
+		"$(key_get inflight-b access_key)" "$(key_get inflight-b secret_key)" >out &&
+	test "$(json_get out .matched)" = 50 &&
+	"$PY" -c "import json,sys; d=json.load(open(\"out\")); assert d[\"concurrent_s\"] < 5, d" &&
+	test "$(json_get out .late_code)" = timeout &&
+	"$PY" -c "import json,sys; d=json.load(open(\"out\")); assert 0.4 < d[\"late_s\"] < 2.5, d" &&
+	test "$(json_get out .b_cancelled)" = 1
+'
+
 test_expect_success 'a wrong secret is refused and the secret never crossed the wire' '
 	edge_conf bad web-1 &&
 	sed -i "s/secret_key = \"ogs_[0-9a-f]*\"/secret_key = \"ogs_$(printf "%064d" 0)\"/" "$TRASH/bad.conf" &&

@@ -10,6 +10,10 @@ CLI (one JSON line per result on stdout):
   edgeclient.py raw URL FRAME...            send raw text frames before auth, print replies
   edgeclient.py replay URL AK SECRET EDGE   capture one auth frame, send it on a second
                                             connection, print the relay's answer
+  edgeclient.py inflight URL AKA SKA AKB SKB
+                                            edges A and B: 50 concurrent edge.call A->B with
+                                            shuffled delays, then one past its deadline;
+                                            prints a summary (matching, timeout, cancel seen)
   edgeclient.py call URL AK SECRET EDGE TYPE JSON [--times N]
                                             authenticate, send the request N times (same
                                             payload), print each reply
@@ -77,6 +81,7 @@ class EdgeClient:
         self.pending = {}
         self.handlers = {}
         self.errors = []
+        self.cancelled = []
         self.hello = None
         self.closed = asyncio.get_event_loop().create_future()
         self.reader = None
@@ -116,7 +121,7 @@ class EdgeClient:
                 elif t == "error":
                     self.errors.append(m)
                 elif t == "cancel":
-                    pass
+                    self.cancelled.append(m.get("id"))
                 else:
                     asyncio.ensure_future(self._serve(m))
         except websockets.ConnectionClosed:
@@ -252,8 +257,43 @@ async def cmd_call(args):
     return 0
 
 
+async def cmd_inflight(args):
+    url, aka, ska, akb, skb = args[:5]
+    b = await EdgeClient.connect(url, akb, skb, "inflight-b")
+    a = await EdgeClient.connect(url, aka, ska, "inflight-a")
+
+    async def slow(p):
+        await asyncio.sleep(p["args"]["sleep_ms"] / 1000)
+        return {"echo": p["args"]["tag"]}
+    b.handlers["tool.run"] = slow
+    import random
+    tags = ["t%d" % i for i in range(50)]
+
+    async def one(tag):
+        r = await a.request("edge.call", {"target": "inflight-b", "tool": "slow",
+                                          "args": {"tag": tag, "sleep_ms": random.randint(0, 300)}})
+        return r["echo"] == tag
+    t0 = time.monotonic()
+    ok = await asyncio.gather(*(one(t) for t in tags))
+    concurrent_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    code = None
+    try:
+        await a.request("edge.call", {"target": "inflight-b", "tool": "slow",
+                                      "args": {"tag": "late", "sleep_ms": 3000}}, deadline_ms=500)
+    except RelayError as e:
+        code = e.code
+    timeout_s = time.monotonic() - t0
+    await asyncio.sleep(0.3)
+    out({"matched": sum(ok), "total": len(tags), "concurrent_s": round(concurrent_s, 3),
+         "late_code": code, "late_s": round(timeout_s, 3), "b_cancelled": len(b.cancelled)})
+    await a.close()
+    await b.close()
+    return 0
+
+
 def main():
-    cmds = {"auth": cmd_auth, "raw": cmd_raw, "replay": cmd_replay, "call": cmd_call}
+    cmds = {"inflight": cmd_inflight, "auth": cmd_auth, "raw": cmd_raw, "replay": cmd_replay, "call": cmd_call}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         raise SystemExit(__doc__)
     sys.exit(asyncio.run(cmds[sys.argv[1]](sys.argv[2:])))
