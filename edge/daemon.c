@@ -233,6 +233,23 @@ static int ctl_status(void *udata, const cJSON *req, cJSON **ret, struct diag *d
 	return 0;
 }
 
+/* {"cmd":"investigate"}: `ongrid-edge investigate` asks whether history is there before it
+ * runs (edge/cmd_investigate.c); the investigation itself runs in the CLI, whose tools then
+ * come back here for metrics and logs, one request at a time. */
+static int ctl_investigate(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
+{
+	struct daemon *dm = udata;
+	cJSON *o = json_obj();
+
+	(void)req;
+	(void)d;
+	json_add_str(o, "history", dm->db ? "on" : "off");
+	json_add_num(o, "rounds", (double)dm->rounds);
+	json_add_num(o, "started_ms", (double)dm->started_ms);
+	*ret = o;
+	return 0;
+}
+
 static int ctl_flush(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
 {
 	struct daemon *dm = udata;
@@ -411,12 +428,19 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	r = start_http(dm, d);
 	if (r < 0)
 		goto out_collectors;
+	{
+		/* Change events are evidence, not a reason to refuse to start. */
+		struct diag cd = { 0 };
+		if (change_open(&dm->conf, &dm->changes, &cd) < 0)
+			log_warn("change events are off: %s", cd.msg);
+	}
 	/* Loading BPF objects parses the kernel's BTF (megabytes, freed right after); give
 	 * those pages back instead of carrying them in the heap for the daemon's life. */
 	malloc_trim(0);
 	ctl_server_register(dm->ctl, "status", ctl_status, dm);
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);
+	ctl_server_register(dm->ctl, "investigate", ctl_investigate, dm);
 	ev_io_init(&dm->ctl_io, on_ctl, ctl_server_fd(dm->ctl), EV_READ);
 	dm->ctl_io.data = dm;
 	ev_io_start(dm->loop, &dm->ctl_io);

@@ -63,6 +63,13 @@ struct edge_conf {
 	bool changes_kmsg;
 	int64_t changes_retention_ms;
 	char *kb_dir; /* runbooks for kb_search */
+	/* agent.*: edge/agent/ (investigations) */
+	char *agent_mode;              /* "auto", "offline", "llm" */
+	int64_t agent_window_ms;       /* how far back evidence is read */
+	int64_t agent_deadline_ms;     /* offline planner wall time */
+	int64_t agent_llm_deadline_ms; /* with a model */
+	int64_t agent_max_steps;       /* tool calls per investigation */
+	int64_t agent_max_tokens;      /* model tokens per investigation */
 };
 
 extern const struct conf_table edge_conf_table;
@@ -89,6 +96,7 @@ int cmd_tool(int argc, char **argv);     /* edge/cmd_tool.c */
 int cmd_approve(int argc, char **argv);  /* edge/cmd_approve.c */
 int cmd_topology(int argc, char **argv); /* edge/cmd_topology.c */
 int cmd_deny(int argc, char **argv);     /* edge/cmd_approve.c */
+int cmd_investigate(int argc, char **argv); /* edge/cmd_investigate.c */
 /* Shared by cmd_tool.c and cmd_approve.c: the caller's name (--as, SUDO_USER, login) and
  * printing a gate result (returns the exit status). */
 const char *cmd_tool_identity(const char *as);

@@ -147,6 +147,29 @@ static const struct conf_key keys[] = {
 	K("kb.dir", CONF_STRING, "/etc/ongrid/runbooks", kb_dir,
 	  "Directory of runbooks (Markdown or text, subdirectories included) that kb_search "
 	  "ranks for a query."),
+	KC("agent.mode", "auto", agent_mode, "auto|offline|llm",
+	  "How `investigate` reasons: offline (fixed rules, no model), llm (a model through the "
+	  "relay; fails when there is none) or auto (the model when the relay answers, else "
+	  "offline)."),
+	{ "agent.window", CONF_DURATION, "10m", offsetof(struct edge_conf, agent_window_ms),
+	  "How far back an investigation looks for metrics that moved, log spikes and changes.",
+	  60000, 86400000, NULL },
+	{ "agent.deadline", CONF_DURATION, "3s", offsetof(struct edge_conf, agent_deadline_ms),
+	  "Wall time of the offline planner's evidence gathering; what is not done by then is "
+	  "left out and the report says so.",
+	  500, 600000, NULL },
+	{ "agent.llm_deadline", CONF_DURATION, "120s",
+	  offsetof(struct edge_conf, agent_llm_deadline_ms),
+	  "Wall time of an investigation with a model, round trips included.", 1000, 3600000,
+	  NULL },
+	{ "agent.max_steps", CONF_INT, "40", offsetof(struct edge_conf, agent_max_steps),
+	  "Tool calls one investigation may make, all specialists together; past it the "
+	  "coordinator forces a conclusion from what it has.",
+	  4, 500, NULL },
+	{ "agent.max_tokens", CONF_INT, "60000", offsetof(struct edge_conf, agent_max_tokens),
+	  "Model tokens (input and output) one investigation may spend; past it the coordinator "
+	  "forces a conclusion.",
+	  1000, 10000000, NULL },
 };
 
 const struct conf_table edge_conf_table = {

@@ -90,4 +90,9 @@
 /* Notes on one incident (add_incident_note): a record, not a log. */
 #define ONGRID_NOTES_MAX_PER_INCIDENT 1000
 
+/* Investigations (edge/agent/). A question is a sentence or an alert's text, not a
+ * document; a follow-up carries at most this many earlier conclusions of its incident. */
+#define ONGRID_AGENT_QUESTION_MAX_BYTES 4096u
+#define ONGRID_AGENT_FOLLOWUP_MAX       5
+
 #endif

@@ -1,0 +1,176 @@
+/* agent.h - the investigation: one question in, one report (docs/agent.md, the report
+ * contract in ../shared/DESIGN.md) out.
+ *
+ * Pieces, one file each:
+ *   coordinator.c  classify the question, run the specialists, keep every tool call on the
+ *                  gate, the cache and the timeline (agent_investigate, agent_tool)
+ *   specialist.c   sre, network, disk, ops: tool subsets and budgets
+ *   planner.c      the offline planner: six fixed steps, rules over the evidence
+ *   reviewer.c     a proposed mutating action is checked before a human sees it
+ *   redact.c       secrets out of any text before it leaves the host
+ *   report.c       the JSON contract
+ *   timeline.c     every step, in memory and in <data_dir>/timeline.db
+ *   cache.c        identical tool calls answered once per investigation
+ *
+ * Every tool call goes through the gate (tools/gate.h) as role "viewer" with identity
+ * "agent": specialists read; a mutating call can only come back "proposed".
+ */
+#ifndef ONGRID_AGENT_H
+#define ONGRID_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "shared/diag.h"
+
+struct edge_conf;
+struct gate;
+
+/* Root-cause categories of the report contract. */
+enum agent_category {
+	CAT_UNKNOWN,
+	CAT_CPU,
+	CAT_MEMORY,
+	CAT_DISK,
+	CAT_NETWORK,
+	CAT_SERVICE,
+	CAT_CONFIG,
+	CAT_DEPENDENCY,
+	_CAT_MAX
+};
+const char *agent_category_name(enum agent_category c);
+
+/* ---- redact.c --------------------------------------------------------------------------
+ * Secrets in code, not in a prompt: AWS access keys, bearer/basic tokens, passwords in URLs
+ * and DSNs, private key blocks, JWTs and generic key=value secrets (password=, token:,
+ * api_key ...). The secret is replaced by "[REDACTED]"; the name of the field stays so a
+ * reader still sees what was there. */
+#define REDACTED "[REDACTED]"
+/* A new string (caller frees) with every secret in s replaced; *ret_count (may be NULL)
+ * gets the number replaced. */
+char *redact_text(const char *s, size_t *ret_count);
+/* Redact every string value (and object key) in item, in place; returns the count. */
+size_t redact_json(cJSON *item);
+
+/* ---- report.c -------------------------------------------------------------------------- */
+/* A new report document with question, host, planner, started_at and empty arrays. */
+cJSON *report_new(const char *question, const char *host, const char *planner, int64_t started_ms);
+/* Append an evidence item; args is copied. Returns its id ("e3"), owned by the report. */
+const char *report_add_evidence(cJSON *rep, const char *agent, const char *tool, const cJSON *args,
+                                const char *finding);
+void report_set_root_cause(cJSON *rep, const char *statement, enum agent_category cat,
+                           const char *component, double confidence);
+/* Append an action; args is copied. */
+void report_add_action(cJSON *rep, const char *tool, const cJSON *args, const char *class_name,
+                       const char *status, const char *rationale);
+/* Summary, duration, a copy of the timeline and the tokens. */
+void report_finish(cJSON *rep, const char *summary, int64_t duration_ms, const cJSON *timeline,
+                   int64_t tokens_in, int64_t tokens_out);
+/* Check a document against the contract: every key, every enum value, every evidence item
+ * naming a tool that has a tool_result in the timeline with the same arguments. -EINVAL
+ * with d naming the first fault. */
+int report_check(const cJSON *rep, struct diag *d);
+/* The text rendering for a terminal. */
+void report_print_text(const cJSON *rep);
+
+/* ---- timeline.c ------------------------------------------------------------------------
+ * Every step of one investigation: in memory (for the report) and, when data_dir is given,
+ * as rows of <data_dir>/timeline.db (for `status` and later follow-ups). A store that
+ * cannot be written is noted once and the investigation goes on in memory. */
+struct timeline;
+int timeline_open(const char *data_dir, const char *inv_id, const char *incident,
+                  const char *question, struct timeline **ret, struct diag *d);
+void timeline_close(struct timeline *tl); /* NULL-safe */
+/* One step; detail is taken. Returns the step's t_ms since the start. */
+int64_t timeline_add(struct timeline *tl, const char *agent, const char *event, cJSON *detail);
+const cJSON *timeline_events(const struct timeline *tl);
+int64_t timeline_elapsed_ms(const struct timeline *tl);
+/* Whether the steps reach the SQLite store (false: in memory only, and why). */
+bool timeline_persistent(const struct timeline *tl, const char **ret_why);
+/* Earlier investigations of an incident: their questions and conclusions, newest last, as
+ * a JSON array of at most max items (for follow-ups); -ENOENT when there are none. */
+int timeline_incident_history(const char *data_dir, const char *incident, size_t max, cJSON **ret,
+                              struct diag *d);
+/* Record the report's conclusion against its investigation row. */
+void timeline_conclude(struct timeline *tl, const cJSON *report);
+
+/* ---- cache.c --------------------------------------------------------------------------- */
+struct tool_cache;
+struct tool_cache *tool_cache_new(size_t max_entries);
+void tool_cache_free(struct tool_cache *c); /* NULL-safe */
+/* The cached result of tool(args) or NULL; borrowed from the cache. */
+const cJSON *tool_cache_get(struct tool_cache *c, const char *tool, const char *args_json);
+/* Keep result (taken); returns it, borrowed from the cache for the investigation. */
+const cJSON *tool_cache_put(struct tool_cache *c, const char *tool, const char *args_json,
+                            cJSON *result);
+size_t tool_cache_hits(const struct tool_cache *c);
+
+/* ---- specialist.c ----------------------------------------------------------------------
+ * Who may call what: each specialist has a tool subset, a step budget and a token budget;
+ * the coordinator is the only one that dispatches and may call anything read-only. */
+struct specialist {
+	const char *name;                  /* "sre", "network", "disk", "ops" */
+	const char *focus;                 /* one line for a model's system prompt */
+	const char *const *tools;          /* NULL-terminated */
+	int max_steps;                     /* tool calls of its own */
+	int64_t max_tokens;                /* model tokens of its own */
+	enum agent_category categories[3]; /* what it answers for; CAT_UNKNOWN ends */
+};
+extern const struct specialist agent_specialists[];
+extern const size_t agent_specialists_count;
+const struct specialist *specialist_find(const char *name);
+/* The specialist that answers for a category (sre for unknown). */
+const struct specialist *specialist_for(enum agent_category c);
+bool specialist_allows(const struct specialist *s, const char *tool);
+
+/* ---- coordinator.c --------------------------------------------------------------------- */
+struct agent_opts {
+	const char *question;
+	const char *incident;    /* follow-ups of one incident share context; NULL = new */
+	const char *mode;        /* "auto", "offline", "llm"; NULL = agent.mode */
+	bool history;            /* a daemon answers history queries */
+	const char *history_why; /* when !history: why, for the report */
+};
+
+/* One investigation run: what the planner and the specialists share. */
+struct agent_run {
+	const struct edge_conf *conf;
+	struct gate *gate;
+	struct timeline *tl;
+	struct tool_cache *cache;
+	cJSON *report;
+	const char *question;
+	int64_t deadline_ms; /* mono_ms() */
+	int steps;           /* tool calls made, cached or not */
+	int max_steps;
+	int64_t tokens_in, tokens_out;
+};
+
+/* Run one tool through the gate as the "agent" viewer, with the cache and the timeline:
+ * timeline gets tool_call (agent, tool, args) then tool_result (status, digest of the
+ * evidence, duration). Returns 0 with *ret_evidence borrowed from the cache (valid for the
+ * run), -ENOENT when the tool is not on this edge, -ETIMEDOUT past the deadline or the step
+ * budget, or the gate's error. The evidence is already redacted. */
+int agent_tool(struct agent_run *run, const char *agent, const char *tool, const cJSON *args,
+               const cJSON **ret_evidence);
+
+/* The whole investigation. Returns 0 with *ret_report (caller frees), or a negative errno
+ * with d set (-EINVAL: empty or oversized question). */
+int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, cJSON **ret_report,
+                      struct diag *d);
+
+/* The specialist a question goes to first, by its words ("disk", "latency", "crash"). */
+const char *agent_classify(const char *question, enum agent_category *ret_hint);
+
+/* ---- planner.c -------------------------------------------------------------------------
+ * The offline planner: the six steps with fixed rules. planner_run gathers (tool calls
+ * through agent_tool) and concludes; planner_conclude is the rules alone, over "facts"
+ * (an array of {"agent", "tool", "args", "key", "evidence"}), so tests can feed it
+ * synthetic evidence. It fills the report's evidence, root_cause and summary. */
+int planner_run(struct agent_run *run, enum agent_category hint);
+void planner_conclude(const cJSON *facts, enum agent_category hint, cJSON *report);
+
+#endif
