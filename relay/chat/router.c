@@ -718,6 +718,25 @@ static void post_report(struct inv *inv, const cJSON *rep)
 	}
 }
 
+/* To every outbound-only adapter (the group robots), split to each one's limit. */
+static void broadcast(struct chat *c, const char *title, const char *markdown)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct chat_adapter_ops *ops = chat_ops(c->queues[i].a);
+		char **chunks;
+		size_t n;
+		if (ops->caps & CHAT_CAN_RECEIVE)
+			continue;
+		n = render_split(markdown, ops->format, ops->max_text, &chunks);
+		for (size_t k = 0; k < n; k++) {
+			struct qitem *it = item_new(&c->queues[i], "", NULL, chunks[k]);
+			it->title = xstrdup(title);
+			item_push(it);
+		}
+		render_chunks_free(chunks);
+	}
+}
+
 static void on_investigate_reply(void *udata, int err, const cJSON *payload, const char *msg)
 {
 	struct inv *inv = udata;
@@ -746,8 +765,16 @@ static void on_investigate_reply(void *udata, int err, const cJSON *payload, con
 	} else if (!cJSON_IsObject(payload)) {
 		say(inv->q, inv->chat_id, inv->thread_id, "The edge %s sent no report.", inv->edge);
 	} else {
+		struct buf md = BUF_INIT(REPORT_MAX);
+		char title[512];
 		audit(c, "chat.investigate.done", inv->edge, "incident %s", inv->incident);
 		post_report(inv, payload);
+		/* The group robots get every report too (alerts and post-mortem drafts come
+		 * the same way from their modules). */
+		snprintf(title, sizeof(title), "[ongrid] %s: %.200s", inv->edge, inv->question);
+		if (render_report(&md, CHAT_FMT_MARKDOWN, payload) == 0 && !c->closing)
+			broadcast(c, title, buf_str(&md));
+		buf_release(&md);
 	}
 	if (!c->closing)
 		mark_done(inv->q, inv->chat_id);
@@ -1450,12 +1477,6 @@ void chat_broadcast(struct relay *r, const char *title, const char *markdown)
 {
 	struct chat *c = relay_module(r, "chat");
 
-	for (size_t i = 0; c && i < c->n; i++) {
-		struct qitem *it;
-		if (chat_ops(c->queues[i].a)->caps & CHAT_CAN_RECEIVE)
-			continue;
-		it = item_new(&c->queues[i], "", NULL, markdown);
-		it->title = xstrdup(title);
-		item_push(it);
-	}
+	if (c)
+		broadcast(c, title, markdown);
 }

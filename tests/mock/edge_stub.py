@@ -47,9 +47,24 @@ def record(a, kind, payload):
 
 
 async def run(a):
-    c = await EdgeClient.connect(a.url, a.ak, a.secret, a.edge, fingerprint=a.fingerprint)
     n = {"inv": 0}
+    first = True
+    while True:  # reconnect when the relay restarts, as an edge does
+        try:
+            c = await EdgeClient.connect(a.url, a.ak, a.secret, a.edge,
+                                         fingerprint=a.fingerprint)
+        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+            if first:
+                raise
+            print(json.dumps({"reconnect_failed": str(e)}), flush=True)
+            await asyncio.sleep(0.5)
+            continue
+        first = False
+        await serve(a, c, n)
+        await asyncio.sleep(0.2)
 
+
+async def serve(a, c, n):
     async def investigate(p):
         record(a, "investigate", p)
         n["inv"] += 1
