@@ -189,12 +189,17 @@ size_t render_split(const char *text, enum chat_format fmt, size_t max, char ***
 		if (i + tl > len)
 			tl = len - i;
 		if (cost && units + cost > max && i > start) {
-			size_t cut = nl > start ? nl : sp > start ? sp : i;
-			const struct tagstack *at = nl > start ? &st_nl : sp > start ? &st_sp : &st;
+			/* The best cut: this line end, the last one, the last blank, here. */
+			bool here = text[i] == '\n';
+			size_t cut = here ? i : nl > start ? nl : sp > start ? sp : i;
+			const struct tagstack *at = here        ? &st
+			                            : nl > start ? &st_nl
+			                            : sp > start ? &st_sp
+			                                         : &st;
 			struct tagstack keep = *at;
 			emit_chunk(&v, &n, &alloc, text, &st_start, start, cut, at);
 			/* A cut at a line end or blank drops that one character. */
-			start = cut < i && (text[cut] == '\n' || text[cut] == ' ') ? cut + 1 : cut;
+			start = cut <= i && (text[cut] == '\n' || text[cut] == ' ') ? cut + 1 : cut;
 			st_start = keep;
 			st = keep;
 			nl = sp = 0;
