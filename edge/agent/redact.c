@@ -29,7 +29,7 @@ static const struct rule rules[] = {
 	/* PEM private key blocks, to the END line or the end of the text when cut. */
 	{ "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE "
 	  "KEY-----|\\z)",
-	  "[REDACTED PRIVATE KEY]" },
+	  REDACTED " (private key)" },
 	/* AWS access key ids. */
 	{ "\\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\\b", REDACTED },
 	/* JSON Web Tokens. */
