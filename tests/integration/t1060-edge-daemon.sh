@@ -146,6 +146,16 @@ test_expect_success 'a bad metrics.listen is a configuration error naming the ke
 	grep -q "metrics.listen: expected HOST:PORT" err
 '
 
+test_expect_success 'metrics.listen takes a bracketed IPv6 address' '
+	test -e /proc/net/if_inet6 || { echo "no IPv6: nothing to check"; return 0; }
+	P6=$(free_port) &&
+	printf "data_dir = \"%s\";\ncontrol_socket = \"%s\";\nmetrics: { listen = \"[::1]:%s\"; };\n" \
+		"$TRASH/data6" "$TRASH/run6/edge.sock" "$P6" >v6.conf &&
+	daemon_start v6 "$EDGE" run -c v6.conf &&
+	wait_for 10 "curl -sfg http://[::1]:$P6/healthz" &&
+	daemon_stop v6
+'
+
 test_expect_success ROOT 'unprivileged, the daemon starts, procfs collectors run, eBPF ones say why not' '
 	mkdir -p nobody && chown 65534:65534 nobody &&
 	NPORT=$(free_port) &&
