@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "edge/collect/procfs.h"
+#include "edge/change.h"
 #include "edge/daemon.h"
 #include "edge/tsdb/expose.h"
 #include "edge/tsdb/promql.h"
@@ -135,6 +136,8 @@ static void on_collect(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	collect_round(w->data);
+	if (((struct daemon *)w->data)->changes)
+		change_poll(((struct daemon *)w->data)->changes, now_ms());
 }
 
 static void flush_store(struct daemon *dm)
@@ -503,6 +506,7 @@ void daemon_close(struct daemon *dm)
 	http_metrics_stop(dm->http);
 	ctl_server_close(dm->ctl);
 	collector_set_stop(&dm->set);
+	change_close(dm->changes);
 	if (tsdb_flush(dm->db, &d) < 0)
 		log_err("cannot flush the time-series store at exit: %s", d.msg);
 	else

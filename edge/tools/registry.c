@@ -29,6 +29,8 @@ const struct tool *const tool_registry[] = {
 	&tool_log_patterns,
 	&tool_find_topology_node,
 	&tool_expand_topology,
+	&tool_host_probe_cpu,
+	&tool_query_change_events,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);

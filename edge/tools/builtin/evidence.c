@@ -112,7 +112,7 @@ int evidence_promql(const struct edge_conf *c, const char *query, int64_t at_ms,
 
 	json_add_str(req, "cmd", "query");
 	json_add_str(req, "query", query);
-	json_add_num(req, "time", (double)at_ms);
+	json_add_num(req, "time", (double)(at_ms > 0 ? at_ms : now_ms()));
 	r = evidence_ctl(c, req, 10000, &res, d);
 	cJSON_Delete(req);
 	if (r < 0)
@@ -268,4 +268,105 @@ int evidence_read(const char *path, size_t max, char **ret)
 	buf[n] = '\0';
 	*ret = buf;
 	return (int)n;
+}
+
+double snap_delta(const struct snapshot *a, const struct snapshot *b, const char *name,
+                  const char *lk, const char *lv)
+{
+	double sum = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct snapshot_sample *x = &b->samples[i];
+		if (strcmp(x->name, name) != 0 || (lk && strcmp(snap_label(x, lk), lv) != 0))
+			continue;
+		for (size_t j = 0; j < a->n; j++)
+			if (same_labels(&a->samples[j], x)) {
+				sum += x->value - a->samples[j].value;
+				any = true;
+				break;
+			}
+	}
+	return any ? sum : NAN;
+}
+
+#define HIST_MAX_BUCKETS 64
+
+double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, const char *base,
+                          double q)
+{
+	double le[HIST_MAX_BUCKETS], cnt[HIST_MAX_BUCKETS];
+	size_t nb = 0;
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s_bucket", base);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct snapshot_sample *x = &b->samples[i];
+		if (strcmp(x->name, name) != 0)
+			continue;
+		const char *l = snap_label(x, "le");
+		double bound = strcmp(l, "+Inf") == 0 ? INFINITY : strtod(l, NULL);
+		double before = 0;
+		for (size_t j = 0; j < a->n; j++)
+			if (same_labels(&a->samples[j], x)) {
+				before = a->samples[j].value;
+				break;
+			}
+		size_t k;
+		for (k = 0; k < nb; k++)
+			if (le[k] == bound)
+				break;
+		if (k == nb) {
+			if (nb == HIST_MAX_BUCKETS)
+				continue;
+			le[nb] = bound;
+			cnt[nb++] = 0;
+		}
+		cnt[k] += x->value - before;
+	}
+	/* sort by bound (insertion: few buckets) */
+	for (size_t i = 1; i < nb; i++)
+		for (size_t j = i; j > 0 && le[j - 1] > le[j]; j--) {
+			double t = le[j];
+			le[j] = le[j - 1];
+			le[j - 1] = t;
+			t = cnt[j];
+			cnt[j] = cnt[j - 1];
+			cnt[j - 1] = t;
+		}
+	if (nb == 0 || cnt[nb - 1] <= 0)
+		return NAN;
+	double rank = q * cnt[nb - 1];
+	for (size_t i = 0; i < nb; i++)
+		if (cnt[i] >= rank) {
+			if (isinf(le[i]))
+				return i > 0 ? le[i - 1] : NAN;
+			double lo = i > 0 ? le[i - 1] : 0, clo = i > 0 ? cnt[i - 1] : 0;
+			if (cnt[i] == clo)
+				return le[i];
+			return lo + (le[i] - lo) * (rank - clo) / (cnt[i] - clo);
+		}
+	return NAN;
+}
+
+bool evidence_history(const struct edge_conf *c, const char *query, const int64_t *ago_ms, size_t n,
+                      double *ret)
+{
+	int64_t now = now_ms();
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct diag d = { 0 };
+		cJSON *res = NULL;
+		ret[i] = NAN;
+		int r = evidence_promql(c, query, now - ago_ms[i], &res, &d);
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			return false;
+		if (r < 0)
+			continue;
+		any = true;
+		ret[i] = evidence_promql_first(res);
+		cJSON_Delete(res);
+	}
+	return any;
 }

@@ -76,6 +76,19 @@ const char *snap_label(const struct snapshot_sample *x, const char *key);
 double snap_rate(const struct snapshot *a, const struct snapshot *b,
                  const struct snapshot_sample *x);
 
+/* Sum over the series of name (with label lk=lv when lk is set) of b - a; NAN if none. */
+double snap_delta(const struct snapshot *a, const struct snapshot *b, const char *name,
+                  const char *lk, const char *lv);
+/* Quantile q of a histogram family (base name without _bucket) from the bucket deltas
+ * between a and b, summed over all its series; NAN when nothing was counted. */
+double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, const char *base,
+                          double q);
+
+/* When the daemon runs: the value of an instant PromQL query at now - ago_ms for each of
+ * n offsets (NAN where absent). Returns false when no daemon answered. */
+bool evidence_history(const struct edge_conf *c, const char *query, const int64_t *ago_ms, size_t n,
+                      double *ret);
+
 /* Human sizes: "1.5 GiB". */
 void evidence_bytes(char *out, size_t outsz, double bytes);
 
