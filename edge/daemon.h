@@ -43,8 +43,8 @@ struct daemon {
 	uint64_t rounds, append_errors, flushes, flush_errors;
 	uint64_t round_buckets[DAEMON_ROUND_BUCKETS], round_overflow;
 	double round_sum_s;
-	struct buf scratch; /* /proc/self/status, reused */
-	struct change *changes; /* change events (edge/change.h), polled every round; NULL when off */
+	struct buf scratch;     /* /proc/self/status, reused */
+	struct change *changes; /* edge/change.h, polled every round; NULL when off */
 };
 
 /* Load the configuration, open the store, start the collectors, the control socket and
