@@ -666,7 +666,9 @@ static const cJSON *first_change(const cJSON *facts, char *what, size_t n, doubl
 		const char *ts = jstr(e, "time") ? jstr(e, "time") : jstr(e, "at");
 		int64_t ms = 0;
 
-		if (!p)
+		/* what an operator changes: files, packages, binaries; not restarts or logins */
+		if (!p || (kind && strcmp(kind, "file") != 0 && strcmp(kind, "package") != 0 &&
+		           strcmp(kind, "binary") != 0))
 			continue;
 		if (ts && clock_parse_time(ts, &ms) == 0)
 			*ret_t = (double)ms / 1000;

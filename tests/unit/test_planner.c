@@ -220,7 +220,7 @@ static void errors_after_a_change_point_at_the_change(void **state)
 	     "{\"findings\":[\"new: 'ERROR upstream <*> refused' 240 times since 12:00:03\"]}");
 	fact("ops", "query_change_events", "changes", "{\"minutes\":1}",
 	     "{\"findings\":[\"1 change\"],\"events\":[{\"time\":\"2025-11-24T16:00:01Z\","
-	     "\"kind\":\"file modified\",\"path\":\"/etc/app/app.conf\"}]}");
+	     "\"kind\":\"file\",\"path\":\"/etc/app/app.conf\"}]}");
 	expect_cause(CAT_UNKNOWN, "config", "/etc/app/app.conf");
 }
 
