@@ -62,7 +62,9 @@ static void probe_bpf(struct hostinfo *h)
 		h->cap_bpf = true;
 		return;
 	}
-	if (r == -EPERM || (r < 0 && !h->root))
+	/* Unprivileged, libbpf reports the refused load as "unsupported" (0), so the
+	 * privilege check comes first: the operator needs the real reason. */
+	if (r == -EPERM || !h->root)
 		snprintf(h->bpf_why, sizeof(h->bpf_why),
 		         "not permitted to load BPF programs (needs root or CAP_BPF+CAP_PERFMON)");
 	else if (r == 0)
