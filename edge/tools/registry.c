@@ -31,6 +31,7 @@ const struct tool *const tool_registry[] = {
 	&tool_expand_topology,
 	&tool_host_probe_cpu,
 	&tool_query_change_events,
+	&tool_kb_search,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);
