@@ -25,6 +25,8 @@ static const struct cli_cmd commands[] = {
 	  "one call through the LLM router (test keys and routes); tokens and cost spent" },
 	{ "ask", cmd_ask, "ask [-c FILE] [--json] HOST \"QUESTION\"",
 	  "the chat conversation in a terminal: ask HOST, then follow-ups from stdin" },
+	{ "enrol", cmd_enrol, "enrol NAME [--role ROLE] [--url BASE] [-c FILE] | enrol --fingerprint",
+	  "create an edge key and print the one command that installs and enrols that host" },
 };
 
 static const struct cli relay_cli = {

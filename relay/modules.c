@@ -10,6 +10,7 @@ int relay_modules_start(struct relay *r, const struct relay_conf *conf, struct d
 		xcall_start,
 		llm_service_start,
 		chat_start,
+		alerts_start, /* after chat: alert threads go through it */
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(starts); i++) {

@@ -23,5 +23,7 @@ int xcall_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 int llm_service_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 /* relay/chat/router.c: chat platforms, "investigate.progress" (docs/chat.md). */
 int chat_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
+/* relay/alerts.c: the HTTP listener, Alertmanager webhooks, the edge installer. */
+int alerts_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 
 #endif

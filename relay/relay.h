@@ -44,6 +44,16 @@ struct relay_conf {
 	char *dingtalk_url, *dingtalk_secret;
 	char *wecom_url;
 	char *lark_url, *lark_secret;
+	/* http.*, install.*, alerts.*: the HTTP listener (relay/httpd.c), the edge installer
+	 * (relay/install_serve.c) and Alertmanager intake (relay/alerts.c, docs/alerts.md) */
+	char *http_listen;
+	uint64_t http_max_body;
+	char *http_public_url;
+	char *install_dir;
+	char *alerts_token, *alerts_user, *alerts_password;
+	char *alerts_channel; /* "platform:chat_id" */
+	bool alerts_investigate;
+	int64_t alerts_max_per_request;
 };
 
 extern const struct conf_table relay_conf_table;
@@ -58,6 +68,7 @@ int cmd_edges(int argc, char **argv); /* relay/cmd_edges.c */
 int cmd_model(int argc, char **argv); /* relay/cmd_model.c */
 int cmd_llm(int argc, char **argv);   /* relay/cmd_llm.c */
 int cmd_ask(int argc, char **argv);   /* relay/cmd_ask.c */
+int cmd_enrol(int argc, char **argv); /* relay/cmd_enrol.c */
 
 /* Split conf->listen into host and port; -EINVAL with d set when malformed. */
 int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,

@@ -159,6 +159,44 @@ static const struct conf_key keys[] = {
 	{ "chat.lark.secret", CONF_STRING, "", CHAT(lark_secret),
 	  "Lark/Feishu signing secret; empty: unsigned.", 0, 0, NULL },
 #undef CHAT
+#define HK(f) offsetof(struct relay_conf, f)
+	/* http.*, install.*, alerts.*: relay/httpd.c, relay/alerts.c, docs/alerts.md */
+	{ "http.listen", CONF_STRING, "", HK(http_listen),
+	  "Address of the plain-HTTP listener for Alertmanager webhooks and the edge installer "
+	  "(\"127.0.0.1:8444\"); empty: off. No TLS: loopback, a trusted network, or a TLS "
+	  "proxy in front.",
+	  0, 0, NULL },
+	{ "http.max_body", CONF_SIZE, "1MiB", HK(http_max_body),
+	  "Largest request body accepted on http.listen; a larger one gets 413.", 1024, 64 << 20,
+	  NULL },
+	{ "http.public_url", CONF_STRING, "", HK(http_public_url),
+	  "Base URL edges reach http.listen at (\"http://relay.example.net:8444\"), for the "
+	  "installer command `enrol` prints; empty: from the request's Host header.",
+	  0, 0, NULL },
+	{ "install.dir", CONF_STRING, "", HK(install_dir),
+	  "Directory with ongrid-edge, install-edge.sh and the unit files, served at "
+	  "/install/; empty: not served.",
+	  0, 0, NULL },
+	{ "alerts.token", CONF_STRING, "", HK(alerts_token),
+	  "Bearer token Alertmanager sends (http_config.authorization.credentials); with "
+	  "alerts.user unset too, the webhook answers 503.",
+	  0, 0, NULL },
+	{ "alerts.user", CONF_STRING, "", HK(alerts_user),
+	  "Basic-auth user Alertmanager sends (http_config.basic_auth), with alerts.password.",
+	  0, 0, NULL },
+	{ "alerts.password", CONF_STRING, "", HK(alerts_password),
+	  "Basic-auth password for alerts.user.", 0, 0, NULL },
+	{ "alerts.channel", CONF_STRING, "", HK(alerts_channel),
+	  "Where an alert's thread opens, \"platform:chat\" (\"slack:C0123\", "
+	  "\"telegram:-100123\"); an alert's ongrid_channel label overrides it; empty: no "
+	  "thread, the report is kept in the relay database.",
+	  0, 0, NULL },
+	{ "alerts.investigate", CONF_BOOL, "true", HK(alerts_investigate),
+	  "A firing alert starts an investigation on the edge its instance label names.", 0, 0,
+	  NULL },
+	{ "alerts.max_per_request", CONF_INT, "100", HK(alerts_max_per_request),
+	  "Alerts handled from one webhook; the rest are logged as dropped.", 1, 10000, NULL },
+#undef HK
 };
 
 /* Shapes the key table cannot express, parsed by relay/llm/llm_conf.c. */

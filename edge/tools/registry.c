@@ -32,6 +32,9 @@ const struct tool *const tool_registry[] = {
 	&tool_host_probe_cpu,
 	&tool_query_change_events,
 	&tool_kb_search,
+	&tool_host_probe_memory,
+	&tool_host_probe_disk,
+	&tool_host_probe_net,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);

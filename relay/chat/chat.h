@@ -251,6 +251,18 @@ int chat_start(struct relay *r, const struct relay_conf *conf, struct diag *d);
 /* Post an alert, report or post-mortem draft (markdown) to every webhook robot
  * (DingTalk, WeCom, Lark); in order, each split to its robot's limit. */
 void chat_broadcast(struct relay *r, const char *title, const char *markdown);
+/* Alerts (relay/alerts.c): post text (plain words) at the top level of platform:chat_id,
+ * make that message an incident's thread and, when edge and question are set, ask edge
+ * to investigate there (its report lands in the thread like a chat question's). cb runs
+ * once: err 0 with the incident and thread ids, or the error posting. -ENOENT when the
+ * platform is not on (or cannot hold threads). */
+typedef void chat_opened_fn(void *udata, int err, const char *incident, const char *thread_id);
+int chat_open_thread(struct relay *r, const char *platform, const char *chat_id, const char *edge,
+                     const char *text, const char *question, chat_opened_fn *cb, void *udata);
+/* Post plain words into a thread; -ENOENT when the platform is not on. */
+int chat_thread_say(struct relay *r, const char *platform, const char *chat_id,
+                    const char *thread_id, const char *text);
+
 
 /* local.c: the Unix socket `ongrid-relay ask` talks to. */
 #define CHAT_SOCKET_NAME "chat.sock"

@@ -1480,3 +1480,85 @@ void chat_broadcast(struct relay *r, const char *title, const char *markdown)
 	if (c)
 		broadcast(c, title, markdown);
 }
+
+/* ---- alerts (relay/alerts.c) ----------------------------------------------------------- */
+
+struct opening {
+	struct chat *c;
+	struct outq *q;
+	char platform[32], chat_id[CHAT_ID_MAX], edge[130], question[512];
+	chat_opened_fn *cb;
+	void *udata;
+};
+
+static void on_thread_opened(void *udata, int err, const struct chat_ref *ref)
+{
+	struct opening *o = udata;
+	struct incident inc;
+	struct chat_event ev = { 0 };
+
+	if (!err && (!ref || !ref->msg_id[0]))
+		err = -EIO;
+	if (!err && incident_create(o->c, o->platform, o->chat_id, ref->msg_id, o->edge,
+	                            o->question, &inc) < 0)
+		err = -EIO;
+	if (err) {
+		o->cb(o->udata, err, NULL, NULL);
+		free(o);
+		return;
+	}
+	o->cb(o->udata, 0, inc.id, ref->msg_id);
+	if (o->edge[0] && o->question[0] && !o->c->closing) {
+		ev.chat_id = o->chat_id;
+		ev.thread_id = ref->msg_id;
+		ev.msg_id = ref->msg_id;
+		ev.user_id = "alertmanager";
+		/* An alert asks with the least role: what it proposes waits for a person. */
+		(void)investigate(o->c, o->q, &ev, CHAT_ROLE_VIEWER, &inc, o->question, false);
+	}
+	free(o);
+}
+
+int chat_open_thread(struct relay *r, const char *platform, const char *chat_id, const char *edge,
+                     const char *text, const char *question, chat_opened_fn *cb, void *udata)
+{
+	struct chat *c = relay_module(r, "chat");
+	struct outq *q = c ? queue_of(c, platform) : NULL;
+	struct opening *o;
+	struct buf b = BUF_INIT(CHAT_TEXT_MAX);
+	struct chat_out m = { 0 };
+	int rc;
+
+	if (!q || !(chat_ops(q->a)->caps & CHAT_CAN_RECEIVE))
+		return -ENOENT;
+	o = xcalloc(1, sizeof(*o));
+	o->c = c;
+	o->q = q;
+	str_copy(o->platform, platform, sizeof(o->platform));
+	str_copy(o->chat_id, chat_id, sizeof(o->chat_id));
+	str_copy(o->edge, edge ? edge : "", sizeof(o->edge));
+	str_copy(o->question, question ? question : "", sizeof(o->question));
+	o->cb = cb;
+	o->udata = udata;
+	(void)render_escape(&b, chat_ops(q->a)->format, text);
+	m.chat_id = chat_id;
+	m.text = buf_str(&b);
+	/* The thread's root goes out directly: its id is the thread the rest follows. */
+	rc = chat_ops(q->a)->send(q->a, &m, on_thread_opened, o);
+	buf_release(&b);
+	if (rc < 0)
+		free(o);
+	return rc;
+}
+
+int chat_thread_say(struct relay *r, const char *platform, const char *chat_id,
+                    const char *thread_id, const char *text)
+{
+	struct chat *c = relay_module(r, "chat");
+	struct outq *q = c ? queue_of(c, platform) : NULL;
+
+	if (!q)
+		return -ENOENT;
+	say(q, chat_id, thread_id, "%s", text);
+	return 0;
+}

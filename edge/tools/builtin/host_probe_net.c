@@ -1,0 +1,198 @@
+/* host_probe_net.c - is the network the problem? TCP retransmits, resets, failed
+ * connects and listen-queue drops over one second; per-connection retransmits and RTT per
+ * peer from the kernel's tcp_info (sock_diag); connect latency from the tcp eBPF
+ * collector; socket states; interface errors and drops; listening services. With the
+ * daemon running, the retransmit rate 30, 15 and 5 minutes ago. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/topo.h"
+#include "edge/tools/builtin/evidence.h"
+#include "edge/tools/tool.h"
+#include "shared/json.h"
+#include "shared/banned.h"
+
+static int by_retrans(const void *a, const void *b)
+{
+	const struct topo_connect *x = a, *y = b;
+
+	if (x->retransmits != y->retransmits)
+		return x->retransmits < y->retransmits ? 1 : -1;
+	return x->rtt_ms < y->rtt_ms ? 1 : x->rtt_ms > y->rtt_ms ? -1 : 0;
+}
+
+static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence)
+{
+	struct snapshot a, b;
+	cJSON *off, *ev, *tcp, *rows;
+	struct topo *t = NULL;
+	struct diag td = { 0 };
+	size_t limit = arg_limit(args);
+	int r;
+	double dt;
+
+	r = evidence_sample(ctx->conf, "netstat,net,tcp", 1000, &a, &b, &off, &ctx->diag);
+	if (r < 0)
+		return r;
+	dt = (double)(b.t_ms - a.t_ms) / 1000.0;
+	ev = evidence_new();
+	double retr = snap_delta(&a, &b, "ongrid_netstat_tcp_retrans_segs_total", NULL, NULL) / dt;
+	double outseg = snap_delta(&a, &b, "ongrid_netstat_tcp_out_segs_total", NULL, NULL) / dt;
+	double rst = snap_delta(&a, &b, "ongrid_netstat_tcp_out_rsts_total", NULL, NULL) / dt;
+	double estres =
+	        snap_delta(&a, &b, "ongrid_netstat_tcp_estab_resets_total", NULL, NULL) / dt;
+	double fails =
+	        snap_delta(&a, &b, "ongrid_netstat_tcp_attempt_fails_total", NULL, NULL) / dt;
+	double ldrop = snap_delta(&a, &b, "ongrid_netstat_tcp_listen_drops_total", NULL, NULL) / dt;
+	double lovf =
+	        snap_delta(&a, &b, "ongrid_netstat_tcp_listen_overflows_total", NULL, NULL) / dt;
+	tcp = json_obj();
+	json_add_num(tcp, "retransmits_per_s", retr);
+	json_add_num(tcp, "segments_out_per_s", outseg);
+	json_add_num(tcp, "resets_sent_per_s", rst);
+	json_add_num(tcp, "established_resets_per_s", estres);
+	json_add_num(tcp, "failed_connects_per_s", fails);
+	json_add_num(tcp, "listen_drops_per_s", ldrop);
+	json_add_num(tcp, "listen_overflows_per_s", lovf);
+	double cl99 = snap_hist_quantile(&a, &b, "ongrid_tcp_connect_latency_seconds", 0.99);
+	if (!isnan(cl99))
+		json_add_num(tcp, "connect_latency_p99_ms", cl99 * 1000);
+	json_add(ev, "tcp", tcp);
+	evidence_say(ev,
+	             "TCP now: %.0f retransmits/s (%.2f%% of %.0f segments/s), %.0f resets "
+	             "sent/s, %.0f failed connects/s",
+	             retr, outseg > 0 ? retr / outseg * 100 : 0, outseg, rst, fails);
+	if (ldrop > 0 || lovf > 0)
+		evidence_say(ev,
+		             "%.0f listen drops/s (%.0f overflows): a server is not accepting fast "
+		             "enough",
+		             ldrop, lovf);
+	if (!isnan(cl99))
+		evidence_say(ev, "connect latency p99 %.2f ms over the second (eBPF)", cl99 * 1000);
+
+	/* interfaces */
+	rows = evidence_rows(ev, "interfaces");
+	for (size_t i = 0; i < b.n; i++) {
+		const struct snapshot_sample *x = &b.samples[i];
+		if (strcmp(x->name, "ongrid_net_receive_errors_total") != 0)
+			continue;
+		const char *ifn = snap_label(x, "interface");
+		double rxe = x->value;
+		double txe = snap_value(&b, "ongrid_net_transmit_errors_total", "interface", ifn);
+		double rxd = snap_value(&b, "ongrid_net_receive_drops_total", "interface", ifn);
+		double txd = snap_value(&b, "ongrid_net_transmit_drops_total", "interface", ifn);
+		double rxd_s =
+		        snap_delta(&a, &b, "ongrid_net_receive_drops_total", "interface", ifn);
+		double rxe_s =
+		        snap_delta(&a, &b, "ongrid_net_receive_errors_total", "interface", ifn);
+		cJSON *o = json_obj();
+		json_add_str(o, "interface", ifn);
+		json_add_num(o, "rx_bytes_per_s",
+		             round(snap_delta(&a, &b, "ongrid_net_receive_bytes_total", "interface",
+		                              ifn) /
+		                   dt));
+		json_add_num(o, "tx_bytes_per_s",
+		             round(snap_delta(&a, &b, "ongrid_net_transmit_bytes_total",
+		                              "interface", ifn) /
+		                   dt));
+		json_add_num(o, "rx_errors", rxe);
+		json_add_num(o, "tx_errors", txe);
+		json_add_num(o, "rx_drops", rxd);
+		json_add_num(o, "tx_drops", txd);
+		json_push(rows, o);
+		if (rxe_s > 0 || rxd_s > 0)
+			evidence_say(ev,
+			             "interface %s: %.0f receive errors and %.0f drops in the last "
+			             "second",
+			             ifn, rxe_s, rxd_s);
+	}
+
+	r = topo_scan(&t, &td);
+	if (r == 0) {
+		cJSON *st = json_obj();
+		for (int s = 1; s < 13; s++)
+			if (t->states[s])
+				json_add_num(st, topo_state_name(s), t->states[s]);
+		json_add(ev, "socket_states", st);
+		if (t->states[8] > 50)
+			evidence_say(ev,
+			             "%u sockets in CLOSE_WAIT: a local program is not closing "
+			             "connections its peer closed",
+			             t->states[8]);
+		if (t->states[2] > 10)
+			evidence_say(ev, "%u connects waiting in SYN_SENT: a peer is not answering",
+			             t->states[2]);
+		qsort(t->connect, t->nconnect, sizeof(*t->connect), by_retrans);
+		rows = evidence_rows(ev, "peers");
+		for (size_t i = 0; i < t->nconnect && i < limit; i++) {
+			const struct topo_connect *c = &t->connect[i];
+			cJSON *o = json_obj();
+			json_add_str(o, "peer", c->peer);
+			json_add_str(o, "process", c->process);
+			json_add_num(o, "connections", c->count);
+			json_add_num(o, "retransmits", (double)c->retransmits);
+			json_add_num(o, "rtt_ms", round(c->rtt_ms * 1000) / 1000);
+			json_add_num(o, "bytes_sent", (double)c->bytes_sent);
+			json_add_num(o, "bytes_received", (double)c->bytes_received);
+			json_push(rows, o);
+		}
+		if (t->nconnect && t->connect[0].retransmits > 0)
+			evidence_say(ev,
+			             "most retransmits on open connections: %s from %s, %llu on %u "
+			             "connections, RTT %.2f ms",
+			             t->connect[0].peer, t->connect[0].process,
+			             (unsigned long long)t->connect[0].retransmits,
+			             t->connect[0].count, t->connect[0].rtt_ms);
+		rows = evidence_rows(ev, "listening");
+		for (size_t i = 0; i < t->nlisten && i < limit; i++) {
+			cJSON *o = json_obj();
+			json_add_str(o, "addr", t->listen[i].addr);
+			json_add_num(o, "port", t->listen[i].port);
+			json_add_str(o, "process", t->listen[i].process);
+			json_add_num(o, "pid", t->listen[i].pid);
+			json_add_num(o, "connections", t->listen[i].connections);
+			json_push(rows, o);
+		}
+		evidence_say(ev, "%zu listening services, %u established connections", t->nlisten,
+		             t->states[1]);
+		topo_free(t);
+	} else {
+		evidence_say(ev, "sockets not read: %s", td.msg);
+	}
+
+	static const int64_t ago[] = { 30 * 60000, 15 * 60000, 5 * 60000 };
+	double hist[3];
+	if (evidence_history(ctx->conf, "sum(rate(ongrid_netstat_tcp_retrans_segs_total[1m]))", ago,
+	                     3, hist)) {
+		json_add_str(ev, "history", "on");
+		evidence_say(ev,
+		             "retransmits 30 min ago %.1f/s, 15 min ago %.1f/s, 5 min ago %.1f/s, "
+		             "now %.1f/s",
+		             hist[0], hist[1], hist[2], retr);
+	} else {
+		json_add_str(ev, "history", "off: no daemon running; two samples 1 s apart now");
+	}
+	json_add(ev, "collectors_off", off);
+	snapshot_release(&a);
+	snapshot_release(&b);
+	*ret_evidence = ev;
+	return 0;
+}
+
+const struct tool tool_host_probe_net = {
+	.name = "host_probe_net",
+	.class = TOOL_SAFE_READ,
+	.summary = "network now: retransmits, resets, per-peer RTT and retransmits, socket "
+	           "states, interface errors, listening services",
+	.description = "One call for 'is the network the problem': TCP retransmits, resets, "
+	               "failed connects and listen drops per second; per peer the open "
+	               "connections' retransmits, RTT and bytes (tcp_info), connect latency p99 "
+	               "(eBPF); socket states; interface errors and drops; listening services "
+	               "with their processes. With the daemon running, the retransmit trend.",
+	.args_schema = "{\"type\":\"object\",\"properties\":{"
+	               "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":200}},"
+	               "\"additionalProperties\":false}",
+	.run = net_run,
+};
