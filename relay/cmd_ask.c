@@ -73,8 +73,7 @@ static void show(struct shown *last, const char *type, const char *id, const cha
 	free(last->text);
 	last->text = xstrdup(text);
 	str_copy(last->id, id, sizeof(last->id));
-	cJSON_ArrayForEach(b, buttons)
-	{
+	cJSON_ArrayForEach(b, buttons) {
 		const char *a = cJSON_GetStringValue(b), *colon = a ? strchr(a, ':') : NULL;
 		if (colon)
 			printf("\n  [type: %.*s %s]", (int)(colon - a), a, colon + 1);
@@ -99,7 +98,8 @@ static int read_answer(int fd, struct buf *in, bool json, struct shown *last)
 			if (json) {
 				fwrite(in->data, 1, l + 1, stdout);
 				fflush(stdout);
-			} else if (type && text && (!strcmp(type, "message") || !strcmp(type, "edit"))) {
+			} else if (type && text &&
+			           (!strcmp(type, "message") || !strcmp(type, "edit"))) {
 				show(last, type, id ? id : "", text,
 				     cJSON_GetObjectItem(o, "buttons"));
 			} else if (type && !strcmp(type, "error") && text) {

@@ -48,12 +48,12 @@ struct chat_event {
 	const char *thread_id; /* the thread root: Slack thread_ts or ts; Telegram root id */
 	const char *msg_id;    /* this message's id (reply target) */
 	const char *user_id;
-	const char *user_name; /* for messages; may be NULL */
-	const char *text;      /* NULL for a button press; mentions already removed */
-	const char *action;    /* "approve:<id>" or "deny:<id>"; NULL for text */
+	const char *user_name;  /* for messages; may be NULL */
+	const char *text;       /* NULL for a button press; mentions already removed */
+	const char *action;     /* "approve:<id>" or "deny:<id>"; NULL for text */
 	const char *action_ref; /* Telegram callback_query id, Slack message ts of the buttons */
 	bool addressed; /* to the bot: a mention, a DM, a reply to it; else only a reply in a thread */
-	const char *host;      /* the edge asked for explicitly (`ongrid-relay ask HOST`) */
+	const char *host; /* the edge asked for explicitly (`ongrid-relay ask HOST`) */
 };
 
 enum chat_button_style { CHAT_BUTTON_PRIMARY, CHAT_BUTTON_DANGER };
@@ -222,7 +222,7 @@ typedef void chat_http_fn(void *udata, const struct chat_http_resp *resp);
 int chat_http_new(struct ev_loop *loop, struct chat_http **ret, struct diag *d);
 void chat_http_free(struct chat_http *h); /* pending callbacks run with status 0 */
 /* cb runs exactly once, never from inside this call. */
-int chat_http_send(struct chat_http *h, const struct chat_http_req *req, chat_http_fn *cb,
+int chat_http_send(struct chat_http *h, const struct chat_http_req *in, chat_http_fn *cb,
                    void *udata);
 
 /* base64(HMAC-SHA256(key, msg)) into out (at least 45 bytes). */
@@ -262,7 +262,6 @@ int chat_open_thread(struct relay *r, const char *platform, const char *chat_id,
 /* Post plain words into a thread; -ENOENT when the platform is not on. */
 int chat_thread_say(struct relay *r, const char *platform, const char *chat_id,
                     const char *thread_id, const char *text);
-
 
 /* local.c: the Unix socket `ongrid-relay ask` talks to. */
 #define CHAT_SOCKET_NAME "chat.sock"

@@ -223,14 +223,12 @@ void chat_http_free(struct chat_http *h)
 	if (!h)
 		return;
 	h->freeing = true;
-	list_for_each_safe(p, n, &h->reqs)
-	{
+	list_for_each_safe(p, n, &h->reqs) {
 		struct req *q = list_entry(p, struct req, node);
 		snprintf(q->err, sizeof(q->err), "shutting down");
 		finish(q, CURLE_ABORTED_BY_CALLBACK);
 	}
-	list_for_each_safe(p, n, &h->socks)
-	{
+	list_for_each_safe(p, n, &h->socks) {
 		struct sock *s = list_entry(p, struct sock, node);
 		ev_io_stop(h->loop, &s->io);
 		free(s);

@@ -99,8 +99,7 @@ static struct client *find(struct local *l, const char *chat_id)
 {
 	struct list_head *p;
 
-	list_for_each(p, &l->clients)
-	{
+	list_for_each(p, &l->clients) {
 		struct client *cl = list_entry(p, struct client, node);
 		if (!strcmp(cl->chat_id, chat_id))
 			return cl;
@@ -127,10 +126,10 @@ static void deliver_line(struct client *cl, char *line)
 {
 	struct diag d = { 0 };
 	cJSON *o = json_parse(line, strlen(line), LINE_MAX_BYTES, &d);
-	const char *text = o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "text"))
-	                     : NULL;
-	const char *host = o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "host"))
-	                     : NULL;
+	const char *text =
+	        o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "text")) : NULL;
+	const char *host =
+	        o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "host")) : NULL;
 	struct chat_event ev = { 0 };
 	char user[32], textbuf[CHAT_TEXT_MAX];
 
@@ -226,7 +225,8 @@ static int local_create(const struct chat_host *host, struct chat_adapter **ret,
 		return 0;
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", host->conf->data_dir,
 	                     CHAT_SOCKET_NAME) >= sizeof(sa.sun_path))
-		return diag_set(d, -ENAMETOOLONG, "data_dir '%s' is too long for a Unix socket path",
+		return diag_set(d, -ENAMETOOLONG,
+		                "data_dir '%s' is too long for a Unix socket path",
 		                host->conf->data_dir);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -320,7 +320,7 @@ static void local_destroy(struct chat_adapter *a)
 	if (!l)
 		return;
 	list_for_each_safe(p, n, &l->clients)
-	        client_close(list_entry(p, struct client, node));
+		client_close(list_entry(p, struct client, node));
 	ev_io_stop(l->host.loop, &l->accept_io);
 	close(l->fd);
 	(void)unlink(l->path);

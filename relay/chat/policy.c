@@ -105,7 +105,8 @@ bool chat_allowed(const struct relay_conf *c, const char *platform, const char *
                   const char *chat)
 {
 	if (!strcmp(platform, "slack"))
-		return in_list(&c->slack_workspaces, workspace) && in_list(&c->slack_channels, chat);
+		return in_list(&c->slack_workspaces, workspace) &&
+		       in_list(&c->slack_channels, chat);
 	if (!strcmp(platform, "telegram"))
 		return in_list(&c->tg_chats, chat);
 	return !strcmp(platform, "local");
@@ -130,10 +131,11 @@ int chat_conf_check(const struct relay_conf *c, struct diag *d)
 		size_t ul, pl;
 		enum chat_role role;
 		if (user_entry(c->chat_users.v[i], &u, &ul, &pl, &role) < 0)
-			return diag_set(d, -EINVAL,
-			                "chat.users[%zu]: expected \"platform:user=role\" with role "
-			                "viewer, operator, admin or none, got '%s'",
-			                i, c->chat_users.v[i]);
+			return diag_set(
+			        d, -EINVAL,
+			        "chat.users[%zu]: expected \"platform:user=role\" with role "
+			        "viewer, operator, admin or none, got '%s'",
+			        i, c->chat_users.v[i]);
 	}
 	if ((c->slack_app_token && *c->slack_app_token) !=
 	    (c->slack_bot_token && *c->slack_bot_token))

@@ -94,8 +94,8 @@ size_t render_utf16_len(const char *s, size_t n)
 
 struct tagstack {
 	struct {
-		size_t off, len;     /* the opening tag in text */
-		size_t name_len;     /* "b" of "<b>" */
+		size_t off, len; /* the opening tag in text */
+		size_t name_len; /* "b" of "<b>" */
 	} v[TAG_STACK_MAX];
 	size_t n;
 	size_t overflow; /* tags opened past the stack; their closers are ignored */
@@ -192,7 +192,7 @@ size_t render_split(const char *text, enum chat_format fmt, size_t max, char ***
 			/* The best cut: this line end, the last one, the last blank, here. */
 			bool here = text[i] == '\n';
 			size_t cut = here ? i : nl > start ? nl : sp > start ? sp : i;
-			const struct tagstack *at = here        ? &st
+			const struct tagstack *at = here         ? &st
 			                            : nl > start ? &st_nl
 			                            : sp > start ? &st_sp
 			                                         : &st;
@@ -350,7 +350,8 @@ int render_report(struct buf *b, enum chat_format fmt, const cJSON *rep)
 
 	if (fmt == CHAT_FMT_MARKDOWN) {
 		r |= buf_adds(b, "### ");
-		r |= render_escape(b, fmt, jstr(rep, "question") ? jstr(rep, "question") : "Report");
+		r |= render_escape(b, fmt,
+		                   jstr(rep, "question") ? jstr(rep, "question") : "Report");
 		r |= buf_adds(b, "\n");
 	}
 	if ((s = jstr(rep, "summary"))) {
@@ -378,8 +379,7 @@ int render_report(struct buf *b, enum chat_format fmt, const cJSON *rep)
 	if (cJSON_GetArraySize(ev) > 0) {
 		r |= bold(b, fmt, "Evidence");
 		r |= buf_adds(b, "\n");
-		cJSON_ArrayForEach(it, ev)
-		{
+		cJSON_ArrayForEach(it, ev) {
 			const char *tool = jstr(it, "tool"), *agent = jstr(it, "agent");
 			r |= buf_adds(b, bullet(fmt));
 			if (tool) {
@@ -398,8 +398,7 @@ int render_report(struct buf *b, enum chat_format fmt, const cJSON *rep)
 	if (cJSON_GetArraySize(acts) > 0) {
 		r |= bold(b, fmt, "Actions");
 		r |= buf_adds(b, "\n");
-		cJSON_ArrayForEach(it, acts)
-		{
+		cJSON_ArrayForEach(it, acts) {
 			const char *st = jstr(it, "status"), *why = jstr(it, "rationale");
 			r |= buf_adds(b, bullet(fmt));
 			r |= code(b, fmt, jstr(it, "tool") ? jstr(it, "tool") : "?");

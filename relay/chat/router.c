@@ -99,10 +99,10 @@ struct inv;
 struct qitem {
 	struct list_head node;
 	struct outq *q;
-	bool edit;            /* edit inv's placeholder (or ref) instead of posting */
-	bool progress;        /* text is inv's progress, rendered when the item leaves */
-	bool marker;          /* no message: tell the adapter the answer is complete */
-	struct chat_ref ref;  /* for edits not tied to an inv */
+	bool edit;           /* edit inv's placeholder (or ref) instead of posting */
+	bool progress;       /* text is inv's progress, rendered when the item leaves */
+	bool marker;         /* no message: tell the adapter the answer is complete */
+	struct chat_ref ref; /* for edits not tied to an inv */
 	char *chat_id, *thread_id, *text, *title;
 	struct chat_button btn[2];
 	char *btn_action[2];
@@ -143,8 +143,8 @@ struct chat {
 };
 
 static const struct chat_adapter_ops *const registry[] = {
-	&local_adapter, &slack_adapter, &telegram_adapter, &dingtalk_adapter, &wecom_adapter,
-	&lark_adapter,
+	&local_adapter,    &slack_adapter, &telegram_adapter,
+	&dingtalk_adapter, &wecom_adapter, &lark_adapter,
 };
 
 static void audit(struct chat *c, const char *event, const char *edge, const char *fmt, ...)
@@ -185,7 +185,7 @@ static const char *adapter_name(const struct outq *q)
 static char *progress_text(struct inv *inv)
 {
 	const struct chat_adapter_ops *ops = chat_ops(inv->q->a);
-	struct buf b = BUF_INIT(PROGRESS_MAX * 8);
+	struct buf b = BUF_INIT((size_t)PROGRESS_MAX * 8);
 	const char *p = buf_str(&inv->progress);
 	int r;
 
@@ -205,7 +205,10 @@ static char *progress_text(struct inv *inv)
 	return buf_detach(&b, NULL);
 }
 
-static void on_item_sent(void *udata, int err, const struct chat_ref *ref)
+/* An adapter may finish a send at once (the terminal, a refusal), which runs the queue
+ * again from here: each round takes one item off, so the depth is the queue's length. */
+static void on_item_sent(void *udata, int err, /* NOLINT(misc-no-recursion) */
+                         const struct chat_ref *ref)
 {
 	struct qitem *it = udata;
 	struct outq *q = it->q;
@@ -233,7 +236,8 @@ static void on_item_sent(void *udata, int err, const struct chat_ref *ref)
 	if (!err && ref && it->action_id[0]) {
 		sqlite3_stmt *st;
 		if (db_prepare(c->db,
-		               "UPDATE chat_approvals SET msg_chat = ?, msg_id = ? WHERE action_id = ?",
+		               "UPDATE chat_approvals SET msg_chat = ?, msg_id = ? WHERE action_id "
+		               "= ?",
 		               &st, NULL) == 0) {
 			sqlite3_bind_text(st, 1, ref->chat_id, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 2, ref->msg_id, -1, SQLITE_TRANSIENT);
@@ -247,7 +251,7 @@ static void on_item_sent(void *udata, int err, const struct chat_ref *ref)
 	queue_run(q);
 }
 
-static void queue_run(struct outq *q)
+static void queue_run(struct outq *q) /* NOLINT(misc-no-recursion) */
 {
 	const struct chat_adapter_ops *ops = chat_ops(q->a);
 
@@ -528,9 +532,9 @@ static int pick_edge(struct chat *c, const char *text, char *out, size_t outsz, 
 	int nconnected = 0, nfound = 0;
 	const char *p = text;
 
-	cJSON_ArrayForEach(e, edges)
-	{
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+	cJSON_ArrayForEach(e, edges) {
+		const char *name =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
 		if (!name)
 			continue;
 		if (nconnected < EDGES_LISTED_MAX)
@@ -538,7 +542,7 @@ static int pick_edge(struct chat *c, const char *text, char *out, size_t outsz, 
 		nconnected++;
 	}
 	while (*p) {
-		char w[130];
+		char w[130] = "";
 		size_t n = 0;
 		while (*p && !name_char(*p))
 			p++;
@@ -564,17 +568,18 @@ static int pick_edge(struct chat *c, const char *text, char *out, size_t outsz, 
 			if (!g && topo_load(c->db, &g, NULL) < 0)
 				continue;
 			res = topo_find(g, w);
-			cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(res, "nodes"))
-			{
+			cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(res, "nodes")) {
 				const char *id = cJSON_GetStringValue(
 				        cJSON_GetObjectItemCaseSensitive(node, "id"));
 				char host[130];
-				if (!id || (!str_startswith(id, "host:") && !str_startswith(id, "service:")))
+				if (!id || (!str_startswith(id, "host:") &&
+				            !str_startswith(id, "service:")))
 					continue;
 				str_copy(host, strchr(id, ':') + 1, sizeof(host));
 				if (strchr(host, ':'))
 					*strchr(host, ':') = '\0';
-				if (relay_edge_connected(c->relay, host) && strcmp(found, host) != 0) {
+				if (relay_edge_connected(c->relay, host) &&
+				    strcmp(found, host) != 0) {
 					nfound++;
 					str_copy(found, host, sizeof(found));
 				}
@@ -585,7 +590,8 @@ static int pick_edge(struct chat *c, const char *text, char *out, size_t outsz, 
 	topo_graph_free(g);
 	if (nfound == 0 && nconnected == 1) {
 		cJSON *only = cJSON_GetArrayItem(edges, 0);
-		str_copy(found, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(only, "name")),
+		str_copy(found,
+		         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(only, "name")),
 		         sizeof(found));
 		nfound = 1;
 	}
@@ -682,9 +688,9 @@ static void post_report(struct inv *inv, const cJSON *rep)
 	buf_release(&b);
 	if (jstr(rep, "summary"))
 		turn_add(c, inv->incident, "ongrid", jstr(rep, "summary"));
-	cJSON_ArrayForEach(a, acts)
-	{
-		const char *id = jstr(a, "id"), *status = jstr(a, "status"), *cls = jstr(a, "class");
+	cJSON_ArrayForEach(a, acts) {
+		const char *id = jstr(a, "id"), *status = jstr(a, "status"),
+		           *cls = jstr(a, "class");
 		enum chat_class k;
 		struct qitem *it;
 		struct buf t = BUF_INIT(8192);
@@ -822,8 +828,9 @@ static bool investigate(struct chat *c, struct outq *q, const struct chat_event 
 	it->progress = true;
 	item_push(it);
 
-	r = relay_request(c->relay, inv->edge, "investigate", p, c->conf->chat_investigate_timeout_ms,
-	                  on_investigate_reply, inv, inv->req_id);
+	r = relay_request(c->relay, inv->edge, "investigate", p,
+	                  c->conf->chat_investigate_timeout_ms, on_investigate_reply, inv,
+	                  inv->req_id);
 	cJSON_Delete(p);
 	audit(c, "chat.investigate", inv->edge, "incident %s %s:%s (%s) asked: %.300s", inc->id,
 	      adapter_name(q), ev->user_id, chat_role_name(role), question);
@@ -849,8 +856,7 @@ static void on_progress(struct relay_call *call, const cJSON *p, void *udata)
 		relay_reply_error(call, -EINVAL, "investigate.progress needs incident_id and text");
 		return;
 	}
-	list_for_each(n, &c->invs)
-	{
+	list_for_each(n, &c->invs) {
 		struct inv *inv = list_entry(n, struct inv, node);
 		size_t tl = strlen(text);
 		if (inv->finished || strcmp(inv->incident, id) != 0 ||
@@ -861,8 +867,8 @@ static void on_progress(struct relay_call *call, const cJSON *p, void *udata)
 		/* Keep the tail: drop whole old lines until the new one fits. */
 		while (inv->progress.len + tl + 1 > PROGRESS_MAX) {
 			const char *nl = memchr(inv->progress.data, '\n', inv->progress.len);
-			buf_consume(&inv->progress, nl ? (size_t)(nl - inv->progress.data) + 1
-			                               : inv->progress.len);
+			buf_consume(&inv->progress,
+			            nl ? (size_t)(nl - inv->progress.data) + 1 : inv->progress.len);
 		}
 		if (buf_add(&inv->progress, text, tl) == 0)
 			ADD(buf_addc(&inv->progress, '\n'));
@@ -904,8 +910,9 @@ static int approval_get(struct chat *c, const char *id, struct approval_row *a)
 		return -EIO;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		char *f[] = { a->incident, a->edge,     a->cls,      a->tool,    a->status, a->first,
-			      a->msg_chat, a->msg_id,   a->platform, a->chat_id, a->thread_id };
+		char *f[] = { a->incident, a->edge,    a->cls,      a->tool,
+			      a->status,   a->first,   a->msg_chat, a->msg_id,
+			      a->platform, a->chat_id, a->thread_id };
 		size_t sz[] = { sizeof(a->incident), sizeof(a->edge),     sizeof(a->cls),
 			        sizeof(a->tool),     sizeof(a->status),   sizeof(a->first),
 			        sizeof(a->msg_chat), sizeof(a->msg_id),   sizeof(a->platform),
@@ -1050,8 +1057,8 @@ static bool handle_decision(struct chat *c, struct outq *q, const struct chat_ev
 		    action_id, a.cls, chat_role_name(chat_role_for_class(st.cls)));
 		break;
 	case CHAT_VERDICT_SAME_USER:
-		audit(c, "chat.approval.same_user", a.edge, "action %s: second approval by %s refused",
-		      action_id, who);
+		audit(c, "chat.approval.same_user", a.edge,
+		      "action %s: second approval by %s refused", action_id, who);
 		snprintf(answer, sizeof(answer),
 		         "You approved already; a different person must approve too.");
 		say(q, ev->chat_id, tid, "%s needs a second approval from a different person.",
@@ -1062,8 +1069,10 @@ static bool handle_decision(struct chat *c, struct outq *q, const struct chat_ev
 		audit(c, "chat.approval.first", a.edge, "action %s (%s %s): first approval by %s",
 		      action_id, a.tool, a.cls, who);
 		snprintf(answer, sizeof(answer), "Recorded: 1 of 2 approvals.");
-		say(q, ev->chat_id, tid, "Approval 1 of 2 for %s from %s; one more from a different "
-		    "person is needed.", action_id, who);
+		say(q, ev->chat_id, tid,
+		    "Approval 1 of 2 for %s from %s; one more from a different "
+		    "person is needed.",
+		    action_id, who);
 		break;
 	case CHAT_VERDICT_APPROVED:
 	case CHAT_VERDICT_DENIED: {
@@ -1090,13 +1099,13 @@ static bool handle_decision(struct chat *c, struct outq *q, const struct chat_ev
 		json_add_num(p, "at_ms", (double)now_ms());
 		snprintf(answer, sizeof(answer), "%s %s.", dc->approve ? "Approving" : "Denying",
 		         action_id);
-		r = relay_request(c->relay, a.edge, "approval.decide", p, DECIDE_TIMEOUT, on_decided,
-		                  dc, NULL);
+		r = relay_request(c->relay, a.edge, "approval.decide", p, DECIDE_TIMEOUT,
+		                  on_decided, dc, NULL);
 		cJSON_Delete(p);
 		if (r < 0) {
 			approval_set(c, action_id, "proposed", NULL, NULL);
-			say(q, ev->chat_id, tid, "Cannot reach %s to record the decision: %s", a.edge,
-			    r == -EHOSTUNREACH ? "not connected" : strerror(-r));
+			say(q, ev->chat_id, tid, "Cannot reach %s to record the decision: %s",
+			    a.edge, r == -EHOSTUNREACH ? "not connected" : strerror(-r));
 			free(dc);
 		} else {
 			started = true;
@@ -1125,10 +1134,10 @@ static void cmd_status(struct chat *c, struct outq *q, const struct chat_event *
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *name = (const char *)sqlite3_column_text(st, 0);
 			ADD(buf_addf(&b, "%s %s: %s, version %s\n",
-			               chat_ops(q->a)->format == CHAT_FMT_MARKDOWN ? "-" : "•", name,
-			               relay_edge_connected(c->relay, name) ? "connected"
-			                                                    : "disconnected",
-			               (const char *)sqlite3_column_text(st, 1)));
+			             chat_ops(q->a)->format == CHAT_FMT_MARKDOWN ? "-" : "•", name,
+			             relay_edge_connected(c->relay, name) ? "connected"
+			                                                  : "disconnected",
+			             (const char *)sqlite3_column_text(st, 1)));
 			n++;
 		}
 		sqlite3_finalize(st);
@@ -1152,8 +1161,8 @@ static void cmd_incidents(struct chat *c, struct outq *q, const struct chat_even
 	               &st, NULL) == 0) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			ADD(buf_addf(&b, "• %s on %s (%s): %.120s\n", sqlite3_column_text(st, 0),
-			               sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-			               sqlite3_column_text(st, 3)));
+			             sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			             sqlite3_column_text(st, 3)));
 			n++;
 		}
 		sqlite3_finalize(st);
@@ -1172,7 +1181,8 @@ static void cmd_models(struct chat *c, struct outq *q, const struct chat_event *
 	ADD(buf_adds(&b, "Model routes:\n"));
 	for (size_t i = 0; i < rs->n; i++) {
 		char **ov = NULL;
-		bool is_ov = c->acct && llm_acct_route_get(c->acct, rs->v[i].purpose, &ov, NULL) == 0;
+		bool is_ov =
+		        c->acct && llm_acct_route_get(c->acct, rs->v[i].purpose, &ov, NULL) == 0;
 		ADD(buf_addf(&b, "• %s: ", rs->v[i].purpose));
 		if (is_ov) {
 			for (size_t j = 0; ov && ov[j]; j++)
@@ -1201,10 +1211,11 @@ static void cmd_model_use(struct chat *c, struct outq *q, const struct chat_even
 	int r;
 
 	if (role < CHAT_ROLE_ADMIN) {
-		audit(c, "chat.model.refused", NULL, "%s:%s (%s) tried model %s %s", adapter_name(q),
-		      ev->user_id, chat_role_name(role), reset ? "reset" : "use", args[0]);
-		say(q, ev->chat_id, ev->thread_id, "Only admins may change model routes (you are %s).",
-		    chat_role_name(role));
+		audit(c, "chat.model.refused", NULL, "%s:%s (%s) tried model %s %s",
+		      adapter_name(q), ev->user_id, chat_role_name(role), reset ? "reset" : "use",
+		      args[0]);
+		say(q, ev->chat_id, ev->thread_id,
+		    "Only admins may change model routes (you are %s).", chat_role_name(role));
 		return;
 	}
 	for (size_t i = 0; i < c->conf->llm.routes.n; i++)
@@ -1215,12 +1226,15 @@ static void cmd_model_use(struct chat *c, struct outq *q, const struct chat_even
 	}
 	if (!reset && (llm_target_split(args[1], prov, sizeof(prov), &model) < 0 ||
 	               !llm_conf_provider(&c->conf->llm, prov))) {
-		say(q, ev->chat_id, ev->thread_id, "Expected PROVIDER/MODEL with a configured "
-		    "provider, got '%s'.", args[1]);
+		say(q, ev->chat_id, ev->thread_id,
+		    "Expected PROVIDER/MODEL with a configured "
+		    "provider, got '%s'.",
+		    args[1]);
 		return;
 	}
 	if (!c->acct) {
-		say(q, ev->chat_id, ev->thread_id, "Model routes cannot be changed: no llm.sqlite.");
+		say(q, ev->chat_id, ev->thread_id,
+		    "Model routes cannot be changed: no llm.sqlite.");
 		return;
 	}
 	r = reset ? llm_acct_route_clear(c->acct, args[0], &d)
@@ -1260,9 +1274,10 @@ static bool deliver(struct chat *c, struct outq *q, struct chat_adapter *a,
 	struct incident inc;
 
 	if (!chat_allowed(c->conf, platform, ev->workspace, ev->chat_id)) {
-		audit(c, "chat.refused", NULL, "%s: workspace %s chat %s is not in the allowlist "
-		      "(user %s)", platform, ev->workspace ? ev->workspace : "-", ev->chat_id,
-		      ev->user_id);
+		audit(c, "chat.refused", NULL,
+		      "%s: workspace %s chat %s is not in the allowlist "
+		      "(user %s)",
+		      platform, ev->workspace ? ev->workspace : "-", ev->chat_id, ev->user_id);
 		log_info("%s: ignoring chat %s: not in the allowlist", platform, ev->chat_id);
 		if (ev->action_ref && chat_ops(a)->answer_action)
 			chat_ops(a)->answer_action(a, ev->action_ref, "This chat is not allowed.");
@@ -1281,16 +1296,17 @@ static bool deliver(struct chat *c, struct outq *q, struct chat_adapter *a,
 		return false;
 	/* A thread reply that does not address the bot matters only in an incident's
 	 * thread. */
-	if (!ev->addressed &&
-	    (incident_find(c, platform, ev->chat_id, ev->thread_id ? ev->thread_id : "", &inc) < 0 ||
-	     !inc.found))
+	if (!ev->addressed && (incident_find(c, platform, ev->chat_id,
+	                                     ev->thread_id ? ev->thread_id : "", &inc) < 0 ||
+	                       !inc.found))
 		return false;
 	if (role == CHAT_ROLE_NONE) {
 		audit(c, "chat.refused", NULL, "%s: user %s is not authorised (chat %s): %.200s",
 		      platform, ev->user_id, ev->chat_id, ev->text);
 		say(q, ev->chat_id, ev->thread_id,
 		    "Sorry, %s is not authorised to use ongrid here (ask an admin to add "
-		    "%s:%s to chat.users).", ev->user_id, platform, ev->user_id);
+		    "%s:%s to chat.users).",
+		    ev->user_id, platform, ev->user_id);
 		return false;
 	}
 	cmd = chat_cmd_parse(ev->text, args);
@@ -1336,8 +1352,8 @@ static bool deliver(struct chat *c, struct outq *q, struct chat_adapter *a,
 		else if (!pick_edge(c, ev->text, edge, sizeof(edge), &list)) {
 			if (!inc.found)
 				(void)incident_create(c, platform, ev->chat_id,
-				                      ev->thread_id ? ev->thread_id : "", NULL, ev->text,
-				                      &inc);
+				                      ev->thread_id ? ev->thread_id : "", NULL,
+				                      ev->text, &inc);
 			else
 				turn_add(c, inc.id, "user", ev->text);
 			if (list.len)
@@ -1345,14 +1361,16 @@ static bool deliver(struct chat *c, struct outq *q, struct chat_adapter *a,
 				    "Which host? Name one in this thread: %s.", buf_str(&list));
 			else
 				say(q, ev->chat_id, ev->thread_id,
-				    "No edge is connected to the relay, so there is no host to ask.");
+				    "No edge is connected to the relay, so there is no host to "
+				    "ask.");
 			buf_release(&list);
 			return false;
 		}
 		buf_release(&list);
 		if (!inc.found) {
-			if (incident_create(c, platform, ev->chat_id, ev->thread_id ? ev->thread_id : "",
-			                    edge, ev->text, &inc) < 0) {
+			if (incident_create(c, platform, ev->chat_id,
+			                    ev->thread_id ? ev->thread_id : "", edge, ev->text,
+			                    &inc) < 0) {
 				say(q, ev->chat_id, ev->thread_id, "Cannot record the incident.");
 				return false;
 			}
@@ -1361,10 +1379,11 @@ static bool deliver(struct chat *c, struct outq *q, struct chat_adapter *a,
 			str_copy(inc.edge, edge, sizeof(inc.edge));
 		}
 		/* The question is the one that named no host, when there was one. */
-		return investigate(c, q, ev, role, &inc, inc.question[0] && strcmp(inc.question, ev->text)
-		                                         ? inc.question
-		                                         : ev->text,
-		            false);
+		return investigate(c, q, ev, role, &inc,
+		                   inc.question[0] && strcmp(inc.question, ev->text) != 0
+		                           ? inc.question
+		                           : ev->text,
+		                   false);
 	}
 }
 
@@ -1387,8 +1406,7 @@ static void chat_free(void *udata)
 	struct list_head *p, *n;
 
 	c->closing = true;
-	list_for_each_safe(p, n, &c->invs)
-	{
+	list_for_each_safe(p, n, &c->invs) {
 		struct inv *inv = list_entry(p, struct inv, node);
 		if (inv->req_id[0])
 			relay_cancel(c->relay, inv->req_id); /* runs on_investigate_reply */
@@ -1398,8 +1416,7 @@ static void chat_free(void *udata)
 	chat_http_free(c->http);
 	c->http = NULL;
 	for (size_t i = 0; i < c->n; i++) {
-		list_for_each_safe(p, n, &c->queues[i].items)
-		{
+		list_for_each_safe(p, n, &c->queues[i].items) {
 			struct qitem *it = list_entry(p, struct qitem, node);
 			list_del(&it->node);
 			if (it->inv)
@@ -1408,8 +1425,7 @@ static void chat_free(void *udata)
 		}
 		chat_ops(c->queues[i].a)->destroy(c->queues[i].a);
 	}
-	list_for_each_safe(p, n, &c->invs)
-	{
+	list_for_each_safe(p, n, &c->invs) {
 		struct inv *inv = list_entry(p, struct inv, node);
 		inv->finished = true;
 		inv->pending = 0;

@@ -83,8 +83,7 @@ static bool id_ok(const char *s)
 	return s && *s && strlen(s) < CHAT_ID_MAX;
 }
 
-static int parse_event(const cJSON *payload, const char *self_user, chat_event_fn *fn,
-                       void *udata)
+static int parse_event(const cJSON *payload, const char *self_user, chat_event_fn *fn, void *udata)
 {
 	const cJSON *e = jobj(payload, "event");
 	const char *type = jstr(e, "type"), *user = jstr(e, "user"), *text = jstr(e, "text");
@@ -240,7 +239,8 @@ static void on_api_reply(void *udata, const struct chat_http_resp *resp)
 	const char *err = jstr(o, "error");
 
 	if (resp->status == 429 && k->tries < SLACK_RETRIES && !s->stopping) {
-		double secs = resp->retry_after_ms >= 0 ? (double)resp->retry_after_ms / 1000.0 : 30;
+		double secs =
+		        resp->retry_after_ms >= 0 ? (double)resp->retry_after_ms / 1000.0 : 30;
 		if (secs > SLACK_RETRY_MAX_S)
 			secs = SLACK_RETRY_MAX_S;
 		log_warn("%s: rate limited, retrying in %.1f s (Retry-After)", k->method, secs);
@@ -252,10 +252,11 @@ static void on_api_reply(void *udata, const struct chat_http_resp *resp)
 		k->done(k->udata, 0, o, NULL);
 	} else {
 		char why[200];
-		snprintf(why, sizeof(why), "%s", err              ? err
-		                                 : resp->error    ? resp->error
-		                                 : resp->status   ? "HTTP error"
-		                                                  : "no answer");
+		snprintf(why, sizeof(why), "%s",
+		         err            ? err
+		         : resp->error  ? resp->error
+		         : resp->status ? "HTTP error"
+		                        : "no answer");
 		if (!err && resp->status && resp->status != 200)
 			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
 		k->done(k->udata, resp->status ? -EPROTO : -ECONNREFUSED, o, why);
@@ -295,8 +296,8 @@ static void on_api_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	api_now(w->data);
 }
 
-static void api(struct slack *s, const char *method, cJSON *body, bool app_token,
-                api_done_fn *done, void *udata)
+static void api(struct slack *s, const char *method, cJSON *body, bool app_token, api_done_fn *done,
+                void *udata)
 {
 	struct apicall *k = xcalloc(1, sizeof(*k));
 
@@ -331,8 +332,7 @@ static void conn_free(struct sconn *sc)
 {
 	struct list_head *p, *n;
 
-	list_for_each_safe(p, n, &sc->acks)
-	{
+	list_for_each_safe(p, n, &sc->acks) {
 		list_del(p);
 		free(list_entry(p, struct ack, node));
 	}
@@ -372,6 +372,8 @@ static void on_slack_event(void *udata, const struct chat_event *ev)
 	struct slack *s = udata;
 	char key[80];
 
+	if (!s)
+		return;
 	/* app_mention and message.channels both carry a mention in a channel. */
 	if (!ev->action) {
 		snprintf(key, sizeof(key), "m:%s:%s", ev->chat_id, ev->msg_id);
@@ -552,11 +554,11 @@ static int connect_url(struct slack *s, const char *url)
 	if (!lws_client_connect_via_info(&ci)) {
 		struct list_head *n;
 		/* lws may have called CONNECTION_ERROR already, which freed sc. */
-		list_for_each(n, &s->conns) if (list_entry(n, struct sconn, node) == sc)
-		{
-			conn_free(sc);
-			break;
-		}
+		list_for_each(n, &s->conns)
+			if (list_entry(n, struct sconn, node) == sc) {
+				conn_free(sc);
+				break;
+			}
 		free(copy);
 		free(path);
 		return -ECONNREFUSED;
@@ -583,7 +585,8 @@ static void on_connections_open(void *udata, int err, const cJSON *resp, const c
 		                           !strcmp(error, "token_revoked") ||
 		                           !strcmp(error, "missing_scope"));
 		if (permanent) {
-			log_err("apps.connections.open refused the app token: %s; Socket Mode is off "
+			log_err("apps.connections.open refused the app token: %s; Socket Mode is "
+			        "off "
 			        "until chat.slack.app_token is fixed",
 			        error);
 			s->disabled = true;
@@ -594,7 +597,8 @@ static void on_connections_open(void *udata, int err, const cJSON *resp, const c
 		return;
 	}
 	/* Sockets still marked current are being replaced. */
-	list_for_each(p, &s->conns) list_entry(p, struct sconn, node)->current = false;
+	list_for_each(p, &s->conns)
+		list_entry(p, struct sconn, node)->current = false;
 	s->reconnects++;
 	log_debug("opening Socket Mode connection %u", s->reconnects);
 	r = connect_url(s, url);
@@ -711,7 +715,8 @@ static cJSON *blocks(const struct chat_out *m)
 		json_add_str(b, "type", "button");
 		json_add_str(b, "action_id", aid);
 		json_add_str(b, "value", colon ? colon + 1 : "");
-		json_add_str(b, "style", m->buttons[i].style == CHAT_BUTTON_DANGER ? "danger" : "primary");
+		json_add_str(b, "style",
+		             m->buttons[i].style == CHAT_BUTTON_DANGER ? "danger" : "primary");
 		json_add_str(label, "type", "plain_text");
 		json_add_str(label, "text", m->buttons[i].label);
 		json_add(b, "text", label);
@@ -822,14 +827,12 @@ static void slack_destroy(struct chat_adapter *a)
 		return;
 	s->stopping = true;
 	ev_timer_stop(s->host.loop, &s->reconnect);
-	list_for_each_safe(p, n, &s->calls)
-	{
+	list_for_each_safe(p, n, &s->calls) {
 		struct apicall *k = list_entry(p, struct apicall, node);
 		k->done(k->udata, -ECANCELED, NULL, "shutting down");
 		api_free(k);
 	}
-	list_for_each_safe(p, n, &s->conns)
-	{
+	list_for_each_safe(p, n, &s->conns) {
 		struct sconn *sc = list_entry(p, struct sconn, node);
 		if (sc->wsi)
 			lws_set_opaque_user_data(sc->wsi, NULL);

@@ -114,7 +114,7 @@ static void on_call_reply(void *udata, const struct chat_http_resp *resp)
 	if (resp->status == 429 && k->tries < TG_RETRIES && !t->stopping) {
 		const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "parameters");
 		const cJSON *ra = cJSON_GetObjectItemCaseSensitive(params, "retry_after");
-		double secs = cJSON_IsNumber(ra) ? ra->valuedouble
+		double secs = cJSON_IsNumber(ra)          ? ra->valuedouble
 		              : resp->retry_after_ms >= 0 ? (double)resp->retry_after_ms / 1000.0
 		                                          : 1.0;
 		if (secs < 0.1)
@@ -223,9 +223,9 @@ static bool mentions(const cJSON *msg, const char *text, const char *username)
 
 	if (!ul)
 		return false;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(msg, "entities"))
-	{
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(msg, "entities")) {
+		const char *type =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
 		int64_t off, len;
 		size_t b, eb;
 		if (!type || !get_i64(e, "offset", &off) || !get_i64(e, "length", &len) ||
@@ -261,7 +261,8 @@ int telegram_parse_update(const cJSON *u, const char *bot_username, int64_t bot_
 		return -EINVAL;
 	*ret_update_id = id;
 	if ((cq = cJSON_GetObjectItemCaseSensitive(u, "callback_query"))) {
-		const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cq, "data"));
+		const char *data =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cq, "data"));
 		const char *qid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cq, "id"));
 		msg = cJSON_GetObjectItemCaseSensitive(cq, "message");
 		from = cJSON_GetObjectItemCaseSensitive(cq, "from");
@@ -284,7 +285,8 @@ int telegram_parse_update(const cJSON *u, const char *bot_username, int64_t bot_
 		ev.thread_id = mid; /* the router finds the thread from the action */
 		ev.action = action;
 		ev.action_ref = qid;
-		ev.user_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(from, "username"));
+		ev.user_name =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(from, "username"));
 		fn(udata, &ev);
 		return 0;
 	}
@@ -303,7 +305,8 @@ int telegram_parse_update(const cJSON *u, const char *bot_username, int64_t bot_
 	reply = cJSON_GetObjectItemCaseSensitive(msg, "reply_to_message");
 	/* Addressed to us: a private chat, a mention or command, or a reply to our message. */
 	ev.addressed = true;
-	if (strcmp(type, "private") != 0 && !mentions(msg, text, bot_username ? bot_username : "")) {
+	if (strcmp(type, "private") != 0 &&
+	    !mentions(msg, text, bot_username ? bot_username : "")) {
 		int64_t rfrom;
 		if (!reply ||
 		    !get_i64(cJSON_GetObjectItemCaseSensitive(reply, "from"), "id", &rfrom) ||
@@ -372,8 +375,7 @@ static void on_updates(void *udata, int err, const cJSON *result, const char *de
 		return;
 	}
 	t->backoff_ms = 500;
-	cJSON_ArrayForEach(u, result)
-	{
+	cJSON_ArrayForEach(u, result) {
 		int64_t id = -1;
 		if (telegram_parse_update(u, t->username, t->bot_id, &id, on_event, t) < 0)
 			log_debug("ignoring a malformed update");
@@ -465,9 +467,10 @@ static char *html_to_plain(const char *s)
 			continue;
 		}
 		if (*s == '&') {
-			static const char *const ent[][2] = {
-				{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }
-			};
+			static const char *const ent[][2] = { { "&amp;", "&" },
+				                              { "&lt;", "<" },
+				                              { "&gt;", ">" },
+				                              { "&quot;", "\"" } };
 			bool hit = false;
 			for (size_t i = 0; i < ARRAY_SIZE(ent) && !hit; i++)
 				if (str_startswith(s, ent[i][0])) {
@@ -516,8 +519,8 @@ static void on_sent(void *udata, int err, const cJSON *result, const char *desc)
 	if (err && desc && strstr(desc, "can't parse entities") && s->retry_plain &&
 	    !s->t->stopping) {
 		cJSON *b = s->retry_plain;
-		log_warn("%s: Telegram could not parse our HTML (%s); sending plain text", s->method,
-		         desc);
+		log_warn("%s: Telegram could not parse our HTML (%s); sending plain text",
+		         s->method, desc);
 		s->retry_plain = NULL;
 		tg_call(s->t, s->method, b, 30000, on_sent, s);
 		return;
@@ -629,7 +632,8 @@ static int tg_create(const struct chat_host *host, struct chat_adapter **ret, st
 	*ret = NULL;
 	if (!c->tg_token || !*c->tg_token)
 		return 0;
-	if (!str_startswith(c->tg_api_base, "https://") && !str_startswith(c->tg_api_base, "http://"))
+	if (!str_startswith(c->tg_api_base, "https://") &&
+	    !str_startswith(c->tg_api_base, "http://"))
 		return diag_set(d, -EINVAL, "api_base: expected an http(s):// URL, got '%s'",
 		                c->tg_api_base);
 	t = xcalloc(1, sizeof(*t));
@@ -657,8 +661,7 @@ static void tg_destroy(struct chat_adapter *a)
 	t->stopping = true;
 	ev_timer_stop(t->host.loop, &t->poll_retry);
 	/* Calls in flight were ended by chat_http_free; these wait for a retry timer. */
-	list_for_each_safe(p, n, &t->calls)
-	{
+	list_for_each_safe(p, n, &t->calls) {
 		struct tgcall *k = list_entry(p, struct tgcall, node);
 		k->done(k->udata, -ECANCELED, NULL, "shutting down");
 		call_free(k);

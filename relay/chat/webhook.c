@@ -150,8 +150,7 @@ int webhook_create(const struct chat_host *host, const struct chat_adapter_ops *
 	return 0;
 }
 
-int webhook_send(struct chat_adapter *a, const struct chat_out *m, chat_sent_fn *done,
-                 void *udata)
+int webhook_send(struct chat_adapter *a, const struct chat_out *m, chat_sent_fn *done, void *udata)
 {
 	struct hook *h = (struct hook *)a;
 	struct hsend *s = xcalloc(1, sizeof(*s));
@@ -178,8 +177,7 @@ void webhook_destroy(struct chat_adapter *a)
 	if (!h)
 		return;
 	/* Sends in flight were finished by chat_http_free; what waits for a retry ends. */
-	list_for_each_safe(p, n, &h->sends)
-	{
+	list_for_each_safe(p, n, &h->sends) {
 		struct hsend *s = list_entry(p, struct hsend, node);
 		s->done(s->udata, -ECANCELED, NULL);
 		hsend_free(s);

@@ -14,8 +14,7 @@ typedef int webhook_build_fn(const char *base_url, const char *secret, int64_t n
 int webhook_create(const struct chat_host *host, const struct chat_adapter_ops *ops,
                    const char *url, const char *secret, webhook_build_fn *build,
                    struct chat_adapter **ret, struct diag *d);
-int webhook_send(struct chat_adapter *a, const struct chat_out *m, chat_sent_fn *done,
-                 void *udata);
+int webhook_send(struct chat_adapter *a, const struct chat_out *m, chat_sent_fn *done, void *udata);
 void webhook_destroy(struct chat_adapter *a);
 
 #endif

@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] & 1) {
 		(void)slack_parse_frame((const char *)data + 1, size - 1, "UBOT", env, sizeof(env),
-		                        type, sizeof(type), reason, sizeof(reason), eid, sizeof(eid),
-		                        check, &n);
+		                        type, sizeof(type), reason, sizeof(reason), eid,
+		                        sizeof(eid), check, &n);
 	} else {
 		cJSON *u = json_parse((const char *)data + 1, size - 1, 1 << 20, NULL);
 		int64_t id;

@@ -75,8 +75,9 @@ static void test_allowlists(void **state)
 
 static void test_conf_check(void **state)
 {
-	char *bad[][1] = { { S("U1=admin") }, { S("slack:U1=root") }, { S("slack:U1") },
-		           { S("slack:=admin") } };
+	char *bad[][1] = {
+		{ S("U1=admin") }, { S("slack:U1=root") }, { S("slack:U1") }, { S("slack:=admin") }
+	};
 	struct relay_conf c = conf();
 	struct diag d = { 0 };
 
@@ -168,7 +169,7 @@ static void test_commands(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roles),     cmocka_unit_test(test_allowlists),
+		cmocka_unit_test(test_roles),      cmocka_unit_test(test_allowlists),
 		cmocka_unit_test(test_conf_check), cmocka_unit_test(test_approvals),
 		cmocka_unit_test(test_commands),
 	};
