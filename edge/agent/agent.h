@@ -55,6 +55,19 @@ char *redact_text(const char *s, size_t *ret_count);
 /* Redact every string value (and object key) in item, in place; returns the count. */
 size_t redact_json(cJSON *item);
 
+/* ---- prompt.c --------------------------------------------------------------------------
+ * What a model is shown. Tool output is data: each piece is fenced between markers that
+ * carry a random nonce the data cannot know, so a log line cannot close the fence and
+ * speak as the system; text is redacted again on the way in. */
+/* "<<<DATA label nonce=N>>>\n...\n<<<END nonce=N>>>" with data redacted; caller frees. */
+char *prompt_fence(const char *label, const char *data, const char *nonce);
+/* The first message of an investigation with a model: the question, the rules of the
+ * game, and the offline planner's evidence already computed (each finding with its tool
+ * call, fenced), so most investigations need one or two round trips. Caller frees. */
+char *prompt_investigation(const cJSON *report, const char *nonce);
+/* A fresh nonce of 16 hex digits into out (at least 17 bytes). */
+void prompt_nonce(char *out, size_t n);
+
 /* ---- report.c -------------------------------------------------------------------------- */
 /* A new report document with question, host, planner, started_at and empty arrays. */
 cJSON *report_new(const char *question, const char *host, const char *planner, int64_t started_ms);
