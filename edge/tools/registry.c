@@ -35,6 +35,8 @@ const struct tool *const tool_registry[] = {
 	&tool_host_probe_memory,
 	&tool_host_probe_disk,
 	&tool_host_probe_net,
+	&tool_service_status,
+	&tool_service_logs,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);
