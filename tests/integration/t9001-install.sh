@@ -17,6 +17,11 @@ at_exit "sh '$SRC/install/install-edge.sh' --uninstall --root '$E' >/dev/null 2>
 relay_bin=$R/usr/local/bin/ongrid-relay
 edge_bin=$E/usr/local/bin/ongrid-edge
 
+test_expect_success 'the example configurations parse' '
+	"$EDGE" config --check -c "$SRC/install/edge.conf.example" &&
+	"$RELAY" config --check -c "$SRC/install/relay.conf.example"
+'
+
 test_expect_success 'bad options are refused with exit 2 and name the option' '
 	test_expect_code 2 sh "$SRC/install/install.sh" --root "$R" --listen nope 2>err &&
 	grep -q "listen .nope.: expected HOST:PORT" err &&
