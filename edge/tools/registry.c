@@ -37,6 +37,7 @@ const struct tool *const tool_registry[] = {
 	&tool_host_probe_net,
 	&tool_service_status,
 	&tool_service_logs,
+	&tool_profile_cpu,
 };
 
 const size_t tool_registry_count = sizeof(tool_registry) / sizeof(tool_registry[0]);
