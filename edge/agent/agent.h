@@ -28,6 +28,7 @@
 
 struct edge_conf;
 struct gate;
+struct agent_run;
 
 /* Root-cause categories of the report contract. */
 enum agent_category {
@@ -138,6 +139,34 @@ const struct specialist *specialist_find(const char *name);
 /* The specialist that answers for a category (sre for unknown). */
 const struct specialist *specialist_for(enum agent_category c);
 bool specialist_allows(const struct specialist *s, const char *tool);
+
+/* ---- llm.c -----------------------------------------------------------------------------
+ * A model through the relay: the investigate command opens its own tunnel session for
+ * this edge (tunnel_conf.session: the relay does not mistake it for the edge's daemon)
+ * and sends "llm.request" (docs/protocol.md, docs/llm.md), waiting on a private loop. */
+struct llm_session;
+/* Connect within timeout_ms. -ENOTCONN with d set when relay.url is empty or the relay
+ * cannot be reached in time (the caller then runs offline). */
+int llm_open(const struct edge_conf *conf, int64_t timeout_ms, struct llm_session **ret,
+             struct diag *d);
+void llm_close(struct llm_session *s); /* NULL-safe */
+/* One request; payload is borrowed. Returns 0 with *ret (the neutral response: text,
+ * tool_calls, stop, usage, provider, model) or a negative errno with d set: the relay's
+ * error (budget_exhausted, unavailable, bad_request) or -ETIMEDOUT. */
+int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,
+                struct diag *d);
+/* Parse a model's tool call ({"id", "name", "arguments"}) into name and an arguments
+ * object; every byte of it is hostile. -EPROTO with d naming the fault. */
+int llm_tool_call_parse(const cJSON *call, const char **ret_name, const cJSON **ret_args,
+                        struct diag *d);
+
+/* ---- reviewer.c ------------------------------------------------------------------------
+ * A mutating action a model proposes is reviewed before a human sees it: only
+ * remediations of the declared dangerous class (the gate can then only make them pending
+ * approvals), aimed at something the evidence names, and not contradicted by a runbook
+ * (kb_search). 0 = goes to the gate as a proposal; -EPERM with why set = dropped. */
+int reviewer_check(struct agent_run *run, const char *tool, const cJSON *args, char *why,
+                   size_t whylen);
 
 /* ---- coordinator.c --------------------------------------------------------------------- */
 struct agent_opts {

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,285 @@ out:
 	return r;
 }
 
+/* ---- with a model ---------------------------------------------------------------------- */
+
+/* Round trips with a model per investigation: the planner's evidence comes first, so a
+ * model that needs more than this is looping; it is cut and concluded. */
+#define LLM_MAX_ROUNDS 8
+/* A tool result shown to a model is cut here: findings come first in every result. */
+#define LLM_RESULT_MAX 6000
+/* The same call asked for this many times is a loop. */
+#define LLM_REPEAT_MAX 2
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+/* The tools a specialist may ask for, in the neutral shape. */
+static cJSON *tools_for(const struct specialist *sp)
+{
+	cJSON *arr = json_arr();
+
+	for (const char *const *n = sp->tools; *n; n++) {
+		const struct tool *t = tool_find(*n);
+		cJSON *o, *params;
+
+		if (!t)
+			continue;
+		params = cJSON_Parse(t->args_schema);
+		o = json_obj();
+		json_add_str(o, "name", t->name);
+		json_add_str(o, "description", t->description ? t->description : t->summary);
+		json_add(o, "parameters", params ? params : json_obj());
+		json_push(arr, o);
+	}
+	return arr;
+}
+
+static cJSON *tool_message(const char *id, const char *name, const char *content, bool error)
+{
+	cJSON *m = json_obj();
+
+	json_add_str(m, "role", "tool");
+	json_add_str(m, "tool_call_id", id ? id : "");
+	json_add_str(m, "name", name);
+	json_add_str(m, "content", content);
+	json_add_bool(m, "is_error", error);
+	return m;
+}
+
+/* A mutating call: the reviewer, then the gate, which can only make it pending. */
+static char *propose(struct agent_run *run, const char *name, const cJSON *args, bool *error)
+{
+	struct gate_caller who = { .role = "admin", .identity = "agent" };
+	char why[640], *args_json, *out;
+	cJSON *res = NULL, *det;
+	struct diag d = { 0 };
+
+	det = step_detail(name, args);
+	if (reviewer_check(run, name, args, why, sizeof(why)) < 0) {
+		report_add_action(run->report, name, args, "dangerous", "denied", why);
+		json_add_str(det, "status", "denied");
+		json_add_str(det, "reason", why);
+		timeline_add(run->tl, "reviewer", "approval", det);
+		*error = true;
+		return xasprintf("not proposed: %s", why);
+	}
+	args_json = json_print(args, false);
+	if (gate_call(run->gate, name, args_json, &who, &res, &d) < 0 ||
+	    strcmp(jstr(res, "status") ? jstr(res, "status") : "", "proposed") != 0) {
+		/* anything but a pending approval is a refusal here: nothing runs from a model */
+		snprintf(why, sizeof(why), "gate: %s", d.msg[0] ? d.msg : "not a pending approval");
+		report_add_action(run->report, name, args, "dangerous", "denied", why);
+		json_add_str(det, "status", "denied");
+		json_add_str(det, "reason", why);
+		*error = true;
+		out = xasprintf("not proposed: %s", why);
+	} else {
+		cJSON *acts = cJSON_GetObjectItemCaseSensitive(run->report, "actions");
+
+		report_add_action(
+		        run->report, name, args, "dangerous", "proposed",
+		        "proposed by the model; reviewed against the evidence; waits for a "
+		        "human");
+		json_add_str(cJSON_GetArrayItem(acts, cJSON_GetArraySize(acts) - 1), "id",
+		             jstr(res, "id"));
+		json_add_str(det, "status", "proposed");
+		json_add_str(det, "id", jstr(res, "id"));
+		*error = false;
+		out = xasprintf("proposed for human approval (id %s); it has not run",
+		                jstr(res, "id"));
+	}
+	timeline_add(run->tl, "reviewer", "approval", det);
+	cJSON_Delete(res);
+	free(args_json);
+	return out;
+}
+
+/* A read call; the answer fenced as data. */
+static char *read_call(struct agent_run *run, const char *agent, const char *name,
+                       const cJSON *args, const char *nonce, bool *error)
+{
+	const cJSON *ev = NULL;
+	char *text, *fenced, label[96];
+	int r = agent_tool(run, agent, name, args, &ev);
+
+	if (r < 0) {
+		const cJSON *last = cJSON_GetArrayItem(
+		        timeline_events(run->tl), cJSON_GetArraySize(timeline_events(run->tl)) - 1);
+		const char *dig = jstr(cJSON_GetObjectItemCaseSensitive(last, "detail"), "digest");
+
+		*error = true;
+		if (r == -EPERM && dig && *dig) {
+			/* refused by the gate (a bash line outside the allowlist): on the record */
+			report_add_action(run->report, name, args, "dangerous", "denied", dig);
+			return xasprintf("refused: %s", dig);
+		}
+		if (r == -EPERM)
+			return xasprintf("refused: %s is not among the %s specialist's tools", name,
+			                 agent);
+		if (r == -ETIMEDOUT)
+			return xstrdup(
+			        "refused: the step budget or the deadline is spent; conclude");
+		return xasprintf("refused: %s", strerror(-r));
+	}
+	*error = cJSON_GetObjectItemCaseSensitive(ev, "error") != NULL;
+	text = json_print(ev, false);
+	if (strlen(text) > LLM_RESULT_MAX)
+		memcpy(text + LLM_RESULT_MAX - 20, " [... cut]\0", 11);
+	snprintf(label, sizeof(label), "tool_result %s", name);
+	fenced = prompt_fence(label, text, nonce);
+	free(text);
+	return fenced;
+}
+
+/* The model's conclusion: a JSON object in its text, or nothing (the planner's stands). */
+static void take_conclusion(struct agent_run *run, const char *text)
+{
+	const char *open = text ? strchr(text, '{') : NULL,
+	           *close = text ? strrchr(text, '}') : NULL;
+	cJSON *c;
+	const char *cat, *comp, *st;
+	double conf;
+
+	if (!open || !close || close < open)
+		return;
+	c = json_parse(open, (size_t)(close - open + 1), 65536, NULL);
+	cat = jstr(c, "category");
+	comp = jstr(c, "component");
+	st = jstr(c, "statement");
+	conf = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "confidence"));
+	if (cat && comp && st) {
+		for (int i = 0; i < _CAT_MAX; i++)
+			if (strcmp(agent_category_name((enum agent_category)i), cat) == 0) {
+				char *rs = redact_text(st, NULL), *rc = redact_text(comp, NULL);
+
+				report_set_root_cause(run->report, rs, (enum agent_category)i, rc,
+				                      isnan(conf) ? 0.5 : conf);
+				free(rs);
+				free(rc);
+				break;
+			}
+	}
+	cJSON_Delete(c);
+}
+
+static int llm_investigate(struct agent_run *run, struct llm_session *ls, const char *spec_name,
+                           const char *incident)
+{
+	const struct specialist *sp = specialist_find(spec_name);
+	int64_t budget = run->conf->agent_max_tokens < sp->max_tokens ? run->conf->agent_max_tokens
+	                                                              : sp->max_tokens;
+	cJSON *messages = json_arr(), *tools = tools_for(sp), *m;
+	char nonce[32], *prompt, planner[160] = "";
+	int rounds = 0;
+
+	prompt_nonce(nonce, sizeof(nonce));
+	prompt = prompt_investigation(run->report, nonce);
+	m = json_obj();
+	json_add_str(m, "role", "user");
+	json_add_str(m, "content", prompt);
+	json_push(messages, m);
+	free(prompt);
+	for (;;) {
+		cJSON *payload, *req, *resp = NULL, *det, *asst;
+		const cJSON *calls, *call, *usage;
+		struct diag d = { 0 };
+		int64_t t0 = mono_ms();
+		bool forced = rounds >= LLM_MAX_ROUNDS - 1 ||
+		              run->tokens_in + run->tokens_out >= budget ||
+		              run->steps >= run->max_steps;
+		int r;
+
+		payload = json_obj();
+		json_add_str(payload, "purpose", "investigate");
+		if (incident)
+			json_add_str(payload, "incident", incident);
+		req = json_obj();
+		json_add_str(req, "system", sp->focus);
+		json_add(req, "messages", cJSON_Duplicate(messages, true));
+		/* forced synthesis: no tools offered, only an answer */
+		if (!forced)
+			json_add(req, "tools", cJSON_Duplicate(tools, true));
+		json_add_num(req, "max_tokens", 2048);
+		json_add(payload, "request", req);
+		r = llm_request(ls, payload, run->conf->agent_llm_deadline_ms, &resp, &d);
+		cJSON_Delete(payload);
+		rounds++;
+		det = json_obj();
+		json_add_num(det, "round", rounds);
+		json_add_num(det, "duration_ms", (double)(mono_ms() - t0));
+		if (r < 0) {
+			json_add_str(det, "error", d.msg);
+			timeline_add(run->tl, spec_name, "llm_call", det);
+			break; /* the planner's conclusion stands */
+		}
+		usage = cJSON_GetObjectItemCaseSensitive(resp, "usage");
+		run->tokens_in += (int64_t)cJSON_GetNumberValue(
+		        cJSON_GetObjectItemCaseSensitive(usage, "input_tokens"));
+		run->tokens_out += (int64_t)cJSON_GetNumberValue(
+		        cJSON_GetObjectItemCaseSensitive(usage, "output_tokens"));
+		json_add_str(det, "provider", jstr(resp, "provider") ? jstr(resp, "provider") : "");
+		json_add_str(det, "model", jstr(resp, "model") ? jstr(resp, "model") : "");
+		json_add_num(det, "tokens_in",
+		             cJSON_GetNumberValue(
+		                     cJSON_GetObjectItemCaseSensitive(usage, "input_tokens")));
+		json_add_num(det, "tokens_out",
+		             cJSON_GetNumberValue(
+		                     cJSON_GetObjectItemCaseSensitive(usage, "output_tokens")));
+		json_add_str(det, "stop", jstr(resp, "stop") ? jstr(resp, "stop") : "");
+		json_add_bool(det, "forced_synthesis", forced);
+		timeline_add(run->tl, spec_name, "llm_call", det);
+		if (!planner[0] && jstr(resp, "provider"))
+			snprintf(planner, sizeof(planner), "llm:%s/%s", jstr(resp, "provider"),
+			         jstr(resp, "model") ? jstr(resp, "model") : "?");
+		calls = cJSON_GetObjectItemCaseSensitive(resp, "tool_calls");
+		if (forced || !cJSON_IsArray(calls) || cJSON_GetArraySize(calls) == 0) {
+			take_conclusion(run, jstr(resp, "text"));
+			cJSON_Delete(resp);
+			break;
+		}
+		asst = json_obj();
+		json_add_str(asst, "role", "assistant");
+		if (jstr(resp, "text"))
+			json_add_str(asst, "content", jstr(resp, "text"));
+		else
+			cJSON_AddNullToObject(asst, "content");
+		json_add(asst, "tool_calls", cJSON_Duplicate(calls, true));
+		json_push(messages, asst);
+		cJSON_ArrayForEach(call, calls) {
+			const char *name = NULL, *id = jstr(call, "id");
+			const cJSON *args = NULL;
+			const struct tool *t;
+			bool error = false;
+			char *content;
+
+			if (llm_tool_call_parse(call, &name, &args, &d) < 0) {
+				json_push(messages, tool_message(id, "invalid", d.msg, true));
+				continue;
+			}
+			t = tool_find(name);
+			if (!t)
+				content = xasprintf("no tool named '%s' on this edge", name),
+				error = true;
+			else if (t->class == TOOL_SAFE_READ)
+				content = read_call(run, spec_name, name, args, nonce, &error);
+			else
+				content = propose(run, name, args, &error);
+			json_push(messages, tool_message(id, name, content, error));
+			free(content);
+		}
+		cJSON_Delete(resp);
+	}
+	if (planner[0])
+		cJSON_ReplaceItemInObjectCaseSensitive(run->report, "planner",
+		                                       cJSON_CreateString(planner));
+	cJSON_Delete(messages);
+	cJSON_Delete(tools);
+	return 0;
+}
+
 /* inv-<epoch ms>-<8 hex>: unique enough across CLI runs and the daemon, sortable by time. */
 static void make_id(char *out, size_t n)
 {
@@ -198,6 +478,8 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
                       struct diag *d)
 {
 	const char *mode = o->mode ? o->mode : conf->agent_mode, *spec, *why = NULL;
+	const char *llm_why = "offline";
+	struct llm_session *ls = NULL;
 	struct agent_run run = { 0 };
 	enum agent_category hint;
 	char id[48], *summary;
@@ -212,14 +494,24 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
 		                ONGRID_AGENT_QUESTION_MAX_BYTES);
 	if (o->incident && (strlen(o->incident) == 0 || strlen(o->incident) > 128))
 		return diag_set(d, -EINVAL, "incident: expected 1 to 128 characters");
-	if (mode && strcmp(mode, "llm") == 0)
-		return diag_set(d, -ENOTSUP,
-		                "agent.mode llm: no model is reachable from this command (the LLM "
-		                "path runs in the daemon through the relay); use --offline or "
-		                "agent.mode auto");
+	if (strcmp(mode, "offline") != 0) {
+		/* auto: a model when the relay answers; llm: a model or nothing */
+		r = llm_open(conf, 5000, &ls, d);
+		if (r < 0 && strcmp(mode, "llm") == 0) {
+			char msg[sizeof(d->msg)];
+
+			memcpy(msg, d->msg, sizeof(msg));
+			memset(d, 0, sizeof(*d));
+			return diag_set(d, -ENOTSUP, "agent.mode llm: %s", msg);
+		}
+		memset(d, 0, sizeof(*d));
+		llm_why = r < 0 ? "no relay" : NULL;
+	}
 	r = gate_open(conf, NULL, 0, &run.gate, d);
-	if (r < 0)
+	if (r < 0) {
+		llm_close(ls);
 		return r;
+	}
 	make_id(id, sizeof(id));
 	timeline_open(conf->data_dir, id, o->incident, o->question, &run.tl, d);
 	run.conf = conf;
@@ -235,7 +527,9 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
 	json_add_str(det, "question", o->question);
 	json_add_str(det, "specialist", spec);
 	json_add_str(det, "hint", agent_category_name(hint));
-	json_add_str(det, "mode", "offline");
+	json_add_str(det, "mode", ls ? "llm" : "offline");
+	if (!ls && llm_why)
+		json_add_str(det, "why_offline", llm_why);
 	json_add_str(det, "history", o->history ? "on" : o->history_why ? o->history_why : "off");
 	/* a follow-up carries what the incident already established, compacted to its
 	 * conclusions, not the earlier tool output */
@@ -247,9 +541,16 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
 	}
 	timeline_add(run.tl, "coordinator", "dispatch", det);
 
+	/* the planner's evidence first, in both modes: a model starts from it */
 	r = planner_run(&run, hint);
 	if (r < 0)
 		goto out;
+	if (ls) {
+		run.deadline_ms = mono_ms() + conf->agent_llm_deadline_ms;
+		r = llm_investigate(&run, ls, spec, o->incident);
+		if (r < 0)
+			goto out;
+	}
 	{
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(run.report, "summary");
 		const char *base = cJSON_IsString(s) ? s->valuestring : "";
@@ -273,5 +574,6 @@ out:
 	tool_cache_free(run.cache);
 	timeline_close(run.tl);
 	gate_close(run.gate);
+	llm_close(ls);
 	return r;
 }
