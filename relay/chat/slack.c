@@ -800,7 +800,7 @@ static int slack_create(const struct chat_host *host, struct chat_adapter **ret,
 	list_init(&s->conns);
 	list_init(&s->calls);
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.options = LWS_SERVER_OPTION_LIBEV;
 	info.foreign_loops = loops;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;

@@ -146,4 +146,13 @@ test_expect_success PYTHON3 'chat.telegram.proxy: every Bot API call goes throug
 	test "$(tglog "[e[\"via_proxy\"] for e in d if e[\"method\"] == \"getMe\"][-1]")" = true
 '
 
+test_expect_success PYTHON3 'SIGTERM during a long poll and an investigation shuts down cleanly' '
+	wait_for 20 "edge_connected web-1" &&
+	msg 111 80 "@ongrid_bot web-1 once more?" "$MENTION" &&
+	wait_for 10 "test \$(ninv) = 4" &&
+	pid=$(cat "$TRASH/relay.pid") && kill -TERM "$pid" &&
+	wait_for 10 "! kill -0 $pid" &&
+	! grep -q "Sanitizer\|runtime error" "$TRASH/relay.log"
+'
+
 test_done

@@ -140,4 +140,12 @@ test_expect_success PYTHON3 'every envelope was acknowledged with its envelope_i
 	test "$(slog "len(d[\"envelopes\"]) >= 14")" = true
 '
 
+test_expect_success PYTHON3 'SIGTERM during an investigation shuts the relay down cleanly' '
+	event app_mention U222 1610242000.000001 "<@UBOT> web-1 again?" &&
+	wait_for 10 "test \$(ninv) = 4" &&
+	pid=$(cat "$TRASH/relay.pid") && kill -TERM "$pid" &&
+	wait_for 10 "! kill -0 $pid" &&
+	! grep -q "Sanitizer\|runtime error" "$TRASH/relay.log"
+'
+
 test_done
