@@ -493,6 +493,13 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	return 0;
 }
 
+/* Ping an idle socket after 10 s and drop it after 30 s without a valid frame: a dead
+ * link is then noticed and replaced with a fresh URL like any other close. */
+static const lws_retry_bo_t idle_policy = {
+	.secs_since_valid_ping = 10,
+	.secs_since_valid_hangup = 30,
+};
+
 static const struct lws_protocols protocols[] = {
 	{ "slack-socket-mode", cb_ws, 0, 65536, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
@@ -548,6 +555,7 @@ static int connect_url(struct slack *s, const char *url)
 	ci.local_protocol_name = protocols[0].name;
 	ci.opaque_user_data = sc;
 	ci.pwsi = &sc->wsi;
+	ci.retry_and_idle_policy = &idle_policy;
 	if (tls)
 		ci.ssl_connection = LCCSCF_USE_SSL;
 	list_add_tail(&sc->node, &s->conns);

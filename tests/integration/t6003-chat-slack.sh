@@ -140,9 +140,19 @@ test_expect_success PYTHON3 'every envelope was acknowledged with its envelope_i
 	test "$(slog "len(d[\"envelopes\"]) >= 14")" = true
 '
 
+test_expect_success PYTHON3 'a question naming no host is asked back; the answer in the thread starts it there' '
+	event app_mention U222 1610241990.000001 "<@UBOT> why is the disk full?" &&
+	wait_for 10 "smsgs \"any(\\\"Which host? Name one in this thread: \\\" in (m[\\\"text\\\"] or \\\"\\\") and \\\"db-1\\\" in m[\\\"text\\\"] and m[\\\"thread_ts\\\"] == \\\"1610241990.000001\\\" for m in d.values())\" | grep -q true" &&
+	test "$(ninv)" = 3 &&
+	event message U222 1610241991.000001 "db-1" "\"thread_ts\":\"1610241990.000001\"" &&
+	wait_for 10 "test \$(ninv) = 4" &&
+	test "$(stub_log_get "d[-1][\"edge\"]")" = db-1 &&
+	test "$(stub_log_get "[x for x in d if x[\"type\"] == \"investigate\"][-1][\"payload\"][\"question\"]")" = "why is the disk full?"
+'
+
 test_expect_success PYTHON3 'SIGTERM during an investigation shuts the relay down cleanly' '
 	event app_mention U222 1610242000.000001 "<@UBOT> web-1 again?" &&
-	wait_for 10 "test \$(ninv) = 4" &&
+	wait_for 10 "test \$(ninv) = 5" &&
 	pid=$(cat "$TRASH/relay.pid") && kill -TERM "$pid" &&
 	wait_for 10 "! kill -0 $pid" &&
 	! grep -q "Sanitizer\|runtime error" "$TRASH/relay.log"
