@@ -36,7 +36,7 @@ struct relay_conf {
 	int64_t chat_edit_interval_ms;
 	bool chat_local; /* data_dir/chat.sock for `ongrid-relay ask` */
 	bool approvals_double_sign;
-	char *slack_app_token, *slack_bot_token, *slack_api_base;
+	char *slack_app_token, *slack_bot_token, *slack_api_base, *slack_proxy;
 	struct conf_strlist slack_workspaces, slack_channels;
 	char *tg_token, *tg_api_base, *tg_proxy;
 	struct conf_strlist tg_chats;

@@ -130,6 +130,10 @@ static const struct conf_key keys[] = {
 	  NULL },
 	{ "chat.slack.api_base", CONF_STRING, "https://slack.com/api/", CHAT(slack_api_base),
 	  "Base URL of the Slack Web API (tests point it at a mock).", 0, 0, NULL },
+	{ "chat.slack.proxy", CONF_STRING, "", CHAT(slack_proxy),
+	  "HTTP proxy for the Web API and the Socket Mode WebSocket (\"http://proxy:3128\"); "
+	  "empty: the https_proxy variables.",
+	  0, 0, NULL },
 	{ "chat.slack.allowed_workspaces", CONF_STRLIST, NULL, CHAT(slack_workspaces),
 	  "Slack team ids served; empty: any.", 0, 0, NULL },
 	{ "chat.slack.allowed_channels", CONF_STRLIST, NULL, CHAT(slack_channels),

@@ -282,6 +282,7 @@ static void api_now(struct apicall *k)
 	req.body = k->body;
 	req.body_len = strlen(k->body);
 	req.timeout_ms = 30000;
+	req.proxy = c->slack_proxy;
 	r = chat_http_send(s->host.http, &req, on_api_reply, k);
 	free(url);
 	if (r < 0) {
@@ -783,8 +784,39 @@ static int slack_edit(struct chat_adapter *a, const struct chat_ref *ref, const 
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
+/* libwebsockets reads no https_proxy: take chat.slack.proxy, else the variables curl
+ * would use for an https URL, as "http://host:port" -> host and port. */
+static int ws_proxy(const char *conf, char *host, size_t hostsz, unsigned *port, struct diag *d)
+{
+	const char *p = conf && *conf ? conf : getenv("https_proxy");
+	const char *h, *colon;
+	int64_t n;
+
+	host[0] = '\0';
+	if (!p || !*p)
+		p = getenv("HTTPS_PROXY");
+	if (!p || !*p)
+		return 0;
+	h = str_startswith(p, "http://") ? p + 7 : p;
+	if (strstr(h, "://"))
+		return diag_set(d, -EINVAL,
+		                "proxy: Socket Mode goes through http:// proxies only, got '%s'",
+		                p);
+	colon = strrchr(h, ':');
+	if (!colon || colon == h || (size_t)(colon - h) >= hostsz ||
+	    str_to_i64(strndupa(colon + 1, strcspn(colon + 1, "/")), &n) < 0 || n < 1 || n > 65535)
+		return diag_set(d, -EINVAL, "proxy: expected http://HOST:PORT, got '%s'", p);
+	memcpy(host, h, (size_t)(colon - h));
+	host[colon - h] = '\0';
+	*port = (unsigned)n;
+	return 0;
+}
+
 static int slack_create(const struct chat_host *host, struct chat_adapter **ret, struct diag *d)
 {
+	char proxy_host[256];
+	unsigned proxy_port = 0;
+	int r;
 	const struct relay_conf *c = host->conf;
 	struct lws_context_creation_info info;
 	void *loops[1] = { host->loop };
@@ -798,6 +830,9 @@ static int slack_create(const struct chat_host *host, struct chat_adapter **ret,
 	    !str_startswith(c->slack_api_base, "http://"))
 		return diag_set(d, -EINVAL, "api_base: expected an http(s):// URL, got '%s'",
 		                c->slack_api_base);
+	r = ws_proxy(c->slack_proxy, proxy_host, sizeof(proxy_host), &proxy_port, d);
+	if (r < 0)
+		return r;
 	s = xcalloc(1, sizeof(*s));
 	s->ops = &slack_adapter;
 	s->host = *host;
@@ -813,6 +848,11 @@ static int slack_create(const struct chat_host *host, struct chat_adapter **ret,
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.fd_limit_per_thread = 16;
+	if (proxy_host[0]) {
+		info.http_proxy_address = proxy_host;
+		info.http_proxy_port = proxy_port;
+		log_info("Socket Mode through the proxy %s:%u", proxy_host, proxy_port);
+	}
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
 		free(s->api);

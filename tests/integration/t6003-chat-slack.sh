@@ -158,4 +158,16 @@ test_expect_success PYTHON3 'SIGTERM during an investigation shuts the relay dow
 	! grep -q "Sanitizer\|runtime error" "$TRASH/relay.log"
 '
 
+test_expect_success PYTHON3 'chat.slack.proxy: the Web API and the Socket Mode socket both go through it' '
+	mock_start proxy connect_proxy.py --log "$TRASH/proxy.log" &&
+	sed -i "s|api_base = \"http://127.0.0.1:\([0-9]*\)/\";|api_base = \"http://127.0.0.1:\1/\"; proxy = \"http://127.0.0.1:$(mock_port proxy)\";|" "$TRASH/relay.conf" &&
+	grep -q "proxy = " "$TRASH/relay.conf" &&
+	relay_start &&
+	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
+	grep -q "\"kind\": \"forward\".*\"/apps.connections.open\"" "$TRASH/proxy.log" &&
+	grep -q "\"kind\": \"connect\", \"target\": \"127.0.0.1:$(sed -n 2p "$TRASH/slack.port")\"" "$TRASH/proxy.log" &&
+	event app_mention U222 1610242100.000001 "<@UBOT> help" &&
+	wait_for 10 "smsgs \"any(\\\"Commands: status\\\" in (m[\\\"text\\\"] or \\\"\\\") for m in d.values())\" | grep -q true"
+'
+
 test_done
