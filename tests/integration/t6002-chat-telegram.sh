@@ -32,7 +32,7 @@ test_expect_success PYTHON3 'start the Bot API mock, a relay with Telegram on, t
 	  users = [ "telegram:111=admin", "telegram:222=viewer", "telegram:333=admin" ];
 	  edit_interval = "300ms";
 	  telegram: { token = "123:ABC"; api_base = "http://127.0.0.1:$(mock_port tg)";
-	              allowed_chats = [ "$GROUP" ]; poll_timeout = "2s"; };
+	              allowed_chats = [ "$GROUP", "111" ]; poll_timeout = "2s"; };
 	};
 	approvals: { double_sign = true; };
 	EOC
@@ -111,6 +111,11 @@ test_expect_success PYTHON3 'an unknown user is told no and audited; a chat off 
 	update "{\"message\":{\"message_id\":7,\"from\":{\"id\":111,\"is_bot\":false,\"first_name\":\"a\"},\"chat\":{\"id\":-200,\"type\":\"group\"},\"date\":1,\"text\":\"@ongrid_bot why web-1\",$MENTION}}" &&
 	wait_for 10 "audit_has chat.refused \"chat -200 is not in the allowlist\"" &&
 	test "$(ninv)" = 2
+'
+
+test_expect_success PYTHON3 'a direct message needs no mention; the answer goes to that chat' '
+	update "{\"message\":{\"message_id\":9,\"from\":{\"id\":111,\"is_bot\":false,\"first_name\":\"a\"},\"chat\":{\"id\":111,\"type\":\"private\"},\"date\":1,\"text\":\"incidents\"}}" &&
+	wait_for 10 "tgmsgs \"any(m[\\\"chat_id\\\"] == 111 and \\\"Open incidents\\\" in m[\\\"visible\\\"] and m[\\\"reply_to\\\"] == 9 for m in d.values())\" | grep -q true"
 '
 
 test_expect_success PYTHON3 'a report over 4,096 characters is split into valid messages' '
