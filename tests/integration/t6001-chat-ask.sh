@@ -60,6 +60,15 @@ test_expect_success PYTHON3 'commands: status, incidents, help; an unknown host 
 	grep -q "nosuch is not connected to the relay" nos
 '
 
+test_expect_success PYTHON3 'an edge that goes away mid-investigation: the thread says so' '
+	stub_start slow-1 --steps 30 --step-delay 0.3 &&
+	{ (sleep 2; kill -9 "$(cat "$TRASH/stub-slow-1.pid")") & } &&
+	"$RELAY" ask -c "$TRASH/relay.conf" slow-1 "why so slow?" </dev/null >slow &&
+	grep -q "step 1: checked" slow &&
+	grep -q "The investigation on slow-1 failed" slow &&
+	audit_has chat.investigate.failed "incident inc-"
+'
+
 test_expect_success PYTHON3 'ask without a running relay says so and exits 1' '
 	relay_kill9 &&
 	test_expect_code 1 "$RELAY" ask -c "$TRASH/relay.conf" web-1 "x" </dev/null 2>err &&
