@@ -101,6 +101,8 @@ struct chat_adapter_ops {
 	size_t max_text; /* longest text one message carries, in bytes of rendered text */
 	/* 0 and *ret NULL when the platform is not configured. */
 	int (*create)(const struct chat_host *host, struct chat_adapter **ret, struct diag *d);
+	/* send and edit return 0 and then run done exactly once (possibly before they
+	 * return), or return a negative errno and never run it. */
 	int (*send)(struct chat_adapter *a, const struct chat_out *m, chat_sent_fn *done,
 	            void *udata);
 	int (*edit)(struct chat_adapter *a, const struct chat_ref *ref, const struct chat_out *m,
