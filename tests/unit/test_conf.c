@@ -37,7 +37,11 @@ static const struct conf_key keys[] = {
 	  NULL },
 	{ "mode", CONF_STRING, "fast", offsetof(struct sample, mode), "", 0, 0, "fast|safe" },
 };
-static const struct conf_table table = { "test", NULL, keys, sizeof(keys) / sizeof(keys[0]) };
+static const struct conf_table table = {
+	.daemon = "test",
+	.keys = keys,
+	.nkeys = sizeof(keys) / sizeof(keys[0]),
+};
 
 static char path[64];
 
