@@ -30,7 +30,7 @@
 
 /* Rule thresholds, with why. */
 #define CPU_BUSY_RATIO  0.85 /* host CPU busy, all cores: saturation, not just load */
-#define CPU_PROC_PCT    50.0 /* one command at half a core or more is a suspect */
+#define CPU_PROC_PCT    25.0 /* on a saturated host a quarter of a core is a suspect */
 #define MEM_AVAIL_RATIO 0.05 /* under 5% available memory the kernel reclaims hard */
 #define FS_USED_RATIO   0.90 /* a filesystem at 90% is an alert in every runbook */
 #define FS_MOVED_RATIO  0.02 /* and it "moved" when it grew by 2% of its size in the window */
@@ -41,10 +41,17 @@
 #define EXITS_FAILED    3.0  /* three failed exits of one command in the window: a loop */
 #define HINT_BONUS      0.15 /* the question named this area */
 
-/* Commands whose non-zero exit is an answer ("no match"), not a failure. */
-static const char *const answer_commands[] = { "grep",  "egrep",   "fgrep", "test",  "[",
-	                                       "cmp",   "diff",    "false", "pgrep", "pidof",
-	                                       "which", "timeout", "sleep", NULL };
+/* Commands whose non-zero exit is an answer ("no match", "no such file") or a script's
+ * everyday step, not a service failing: a test suite or a cron job runs them by the
+ * hundred. A crash loop is a program that is restarted; these are not. */
+static const char *const answer_commands[] = {
+	"grep",    "egrep", "fgrep",   "test",  "[",     "cmp",      "diff",    "false",    "pgrep",
+	"pidof",   "which", "timeout", "sleep", "ls",    "cat",      "stat",    "find",     "head",
+	"tail",    "sed",   "awk",     "cut",   "sort",  "wc",       "tr",      "kill",     "mkdir",
+	"rm",      "cp",    "mv",      "ln",    "id",    "readlink", "dirname", "basename", "env",
+	"expr",    "seq",   "date",    "touch", "chmod", "mount",    "umount",  "ip",       "nft",
+	"losetup", "curl",  "git",     "make",  NULL,
+};
 
 /* ---- gathering ---------------------------------------------------------------------- */
 
@@ -318,12 +325,68 @@ static int top_commands(const cJSON *facts, struct proc_sum *out, int max)
 	return n;
 }
 
+/* Per command from history: the mean of the last points of rate(process CPU) per comm, in
+ * percent of a core. Steadier than one half-second sample on a contended host. */
+static int top_commands_history(const cJSON *facts, struct proc_sum *out, int max)
+{
+	const cJSON *f = find_fact(facts, "proc_cpu"), *series;
+	int n = 0;
+
+	cJSON_ArrayForEach(series, fact_result(f)) {
+		const cJSON *vals = cJSON_GetObjectItemCaseSensitive(series, "values");
+		const char *comm = label(series, "comm");
+		int len = cJSON_GetArraySize(vals), k = 0;
+		double sum = 0;
+
+		if (!comm || n == max)
+			continue;
+		for (int i = len - 5 < 0 ? 0 : len - 5; i < len; i++, k++)
+			sum += sample_value(cJSON_GetArrayItem(vals, i));
+		if (k == 0 || isnan(sum))
+			continue;
+		snprintf(out[n].comm, sizeof(out[n].comm), "%s", comm);
+		out[n].cpu_pct = sum / k * 100;
+		out[n].n = 1;
+		out[n].pid = 0;
+		n++;
+	}
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && out[j].cpu_pct > out[j - 1].cpu_pct; j--) {
+			struct proc_sum t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
 static void rule_cpu(struct rules *r)
 {
 	const cJSON *busy = find_fact(r->facts, "cpu_busy"),
 	            *procs = find_fact(r->facts, "processes");
-	struct proc_sum top[16];
-	int n = top_commands(r->facts, top, (int)ARRAY_SIZE(top));
+	struct proc_sum top[16], live[16];
+	int n = top_commands_history(r->facts, top, (int)ARRAY_SIZE(top));
+	int nl = top_commands(r->facts, live, (int)ARRAY_SIZE(live));
+
+	/* history keeps only the top processes of each round, so many workers of one command
+	 * can fall out of it; the live list sums them. The busier reading of each wins. */
+	for (int i = 0; i < nl; i++) {
+		int j;
+
+		for (j = 0; j < n && strcmp(top[j].comm, live[i].comm) != 0; j++)
+			;
+		if (j == n && n < (int)ARRAY_SIZE(top))
+			top[n++] = live[i];
+		else if (j < n && live[i].cpu_pct > top[j].cpu_pct)
+			top[j] = live[i];
+	}
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && top[j].cpu_pct > top[j - 1].cpu_pct; j--) {
+			struct proc_sum t = top[j];
+			top[j] = top[j - 1];
+			top[j - 1] = t;
+		}
+	if (n > 0 && top[0].pid == 0)
+		procs = find_fact(r->facts, "proc_cpu");
 	struct stats s = { 0 };
 	bool saturated = false;
 	struct candidate *c;
@@ -343,17 +406,20 @@ static void rule_cpu(struct rules *r)
 	if (n == 1 || top[0].cpu_pct >= 2 * top[1].cpu_pct)
 		c->score += 0.15; /* one clear consumer */
 	c->t_onset = s.t_onset;
-	snprintf(c->statement, sizeof(c->statement),
-	         "CPU saturation: %s (%d process%s) uses %.0f%% of a core%s", top[0].comm, top[0].n,
-	         top[0].n == 1 ? "" : "es", top[0].cpu_pct,
-	         saturated ? " while the host's CPUs are busy" : "");
+	snprintf(c->statement, sizeof(c->statement), "CPU saturation: %s uses %.0f%% of a core%s",
+	         top[0].comm, top[0].cpu_pct, saturated ? " while the host's CPUs are busy" : "");
 	if (saturated) {
 		fmt_time(when, sizeof(when), s.t_onset);
 		claim(c, busy, "host CPU busy %.0f%% (was %.0f%%), above %.0f%% since %s",
 		      s.last * 100, s.first * 100, CPU_BUSY_RATIO * 100, when);
 	}
-	claim(c, procs, "busiest command now: %s at %.0f%% of one CPU over %d process%s (pid %ld)",
-	      top[0].comm, top[0].cpu_pct, top[0].n, top[0].n == 1 ? "" : "es", top[0].pid);
+	if (top[0].pid)
+		claim(c, procs,
+		      "busiest command now: %s at %.0f%% of one CPU over %d process%s (pid %ld)",
+		      top[0].comm, top[0].cpu_pct, top[0].n, top[0].n == 1 ? "" : "es", top[0].pid);
+	else
+		claim(c, procs, "busiest command over the last samples: %s at %.0f%% of one CPU",
+		      top[0].comm, top[0].cpu_pct);
 	if (n > 1)
 		claim(c, procs, "next: %s at %.0f%%", top[1].comm, top[1].cpu_pct);
 }
@@ -786,8 +852,10 @@ void planner_conclude(const cJSON *facts, enum agent_category hint, cJSON *repor
 	rule_cpu(&r);
 	rule_runq(&r);
 	rule_logs_only(&r);
+	/* the best score wins; on a tie, the area the question named */
 	for (int i = 0; i < r.n; i++)
-		if (!best || r.all[i].score > best->score)
+		if (!best || r.all[i].score > best->score ||
+		    (r.all[i].score == best->score && r.all[i].cat == hint && best->cat != hint))
 			best = &r.all[i];
 	if (!best) {
 		report_set_root_cause(report,
@@ -874,11 +942,13 @@ int planner_run(struct agent_run *run, enum agent_category hint)
 	/* 1. what runs now (live, works without history), and which metrics moved */
 	a = json_obj();
 	json_add_str(a, "sort", "cpu");
-	json_add_num(a, "limit", 8);
+	json_add_num(a, "limit", 15);
 	add_fact(&g, "ops", "list_processes", a, "processes");
 	metric_rate(&g, "sre", "cpu_busy",
 	            "sum(rate(ongrid_cpu_seconds_total{mode!~\"idle|iowait\"}[R])) / "
 	            "sum(rate(ongrid_cpu_seconds_total[R]))");
+	metric_rate(&g, "sre", "proc_cpu",
+	            "sum by (comm) (rate(ongrid_process_cpu_seconds_total[R]))");
 	metric(&g, "sre", "oom", "ongrid_oom_kills_total");
 	metric(&g, "disk", "fs_used",
 	       "1 - ongrid_filesystem_avail_bytes / ongrid_filesystem_size_bytes");
