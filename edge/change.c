@@ -27,7 +27,7 @@
 /* Processes remembered between two scans; exited program names remembered for restarts. */
 #define CHANGE_MAX_PROCS          32768
 #define CHANGE_EXITED_MAX         256
-#define CHANGE_RESTART_MS         (10 * 60 * 1000)
+#define CHANGE_RESTART_MS         ((int64_t)10 * 60 * 1000)
 /* Only a process that ran this long is a service whose return is a restart; build tools
  * and shell pipelines come and go under the same names all the time. */
 #define CHANGE_SERVICE_MIN_AGE_MS 10000
@@ -103,17 +103,21 @@ struct change {
 	int64_t boot_ms, last_retention_ms;
 };
 
-/* Boot time from /proc/stat's btime: whole seconds, but the same in every process, so
- * the same kernel record gets the same time whoever reads it (the unique key). */
-static int64_t boot_time_ms(void)
+int64_t change_boot_ms(void)
 {
 	FILE *f = fopen("/proc/stat", "re");
 	char line[256];
 	long long bt = 0;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "btime %lld", &bt) == 1)
+		if (strncmp(line, "btime ", 6) == 0) {
+			char *end;
+			errno = 0;
+			bt = strtoll(line + 6, &end, 10);
+			if (errno || (*end != '\n' && *end != '\0'))
+				bt = 0;
 			break;
+		}
 	if (f)
 		fclose(f);
 	if (bt <= 0) {
@@ -141,6 +145,7 @@ static int local_time_ms(const char *s, int64_t *ret)
 	struct tm tm = { 0 };
 	int n = 0;
 
+	/* NOLINTNEXTLINE(cert-err34-c): width-limited fields cannot overflow; checked below */
 	if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
 	    n != 19)
@@ -169,8 +174,8 @@ int change_parse_dpkg(const char *line, struct change_event *ev)
 		return -EINVAL;
 	if (sscanf(line + 20, "%15s %199s %99s %99s", action, pkg, v1, v2) != 4)
 		return 0; /* "startup archives unpack", "trigproc" ... are not changes */
-	if (strcmp(action, "install") && strcmp(action, "upgrade") && strcmp(action, "remove") &&
-	    strcmp(action, "purge"))
+	if (strcmp(action, "install") != 0 && strcmp(action, "upgrade") != 0 &&
+	    strcmp(action, "remove") != 0 && strcmp(action, "purge") != 0)
 		return 0;
 	char *colon = strchr(pkg, ':');
 	copy(ev->kind, sizeof(ev->kind), "package", 7);
@@ -246,7 +251,8 @@ int change_parse_auth(const char *line, int year, struct change_event *ev)
 		/* "Nov 24 17:01:02 host prog[pid]: msg" (local time, no year) */
 		char mon[4], stamp[80];
 		int day, h, m, s, mi = -1;
-		if (sscanf(line, "%3s %d %d:%d:%d", mon, &day, &h, &m, &s) != 5)
+		/* NOLINTNEXTLINE(cert-err34-c): width-limited fields; local_time_ms checks ranges */
+		if (sscanf(line, "%3s %2d %2d:%2d:%2d", mon, &day, &h, &m, &s) != 5)
 			return -EINVAL;
 		for (int i = 0; i < 12; i++)
 			if (strcmp(mon, months[i]) == 0)
@@ -290,6 +296,7 @@ int change_parse_kmsg(const char *record, int64_t boot_ms, struct change_event *
 	const char *msg, *p;
 
 	memset(ev, 0, sizeof(*ev));
+	/* NOLINTNEXTLINE(cert-err34-c): the kernel's own record header; count checked */
 	if (sscanf(record, "%d,%llu,%llu,%*[^;];%n", &pri, &seq, &usec, &n) != 3 || n == 0)
 		return -EINVAL;
 	msg = record + n;
@@ -300,6 +307,7 @@ int change_parse_kmsg(const char *record, int64_t boot_ms, struct change_event *
 	if ((p = strstr(msg, "Killed process ")) && p < msg + mlen) {
 		int pid;
 		char comm[32] = "?";
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel prints a pid; count checked */
 		if (sscanf(p + 15, "%d (%31[^)])", &pid, comm) < 1)
 			return -EINVAL;
 		ev->pid = pid;
@@ -575,11 +583,15 @@ static void read_kmsg(struct change *ch, int fd)
 
 static bool under(const char *path, const char *dir)
 {
-	size_t n = strlen(dir);
+	size_t n;
 
-	return dir && *dir && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+	if (!dir || !*dir)
+		return false;
+	n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): depth is capped at 16 and watches at CHANGE_MAX_WATCHES */
 static void add_watch(struct change *ch, const char *dir, bool bin, int depth)
 {
 	uint32_t mask = IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR |
@@ -762,6 +774,7 @@ static size_t scan_procs(struct procrec *out, size_t max)
 		if (!o || !c || c < o)
 			continue;
 		/* state ppid ... field 22 starttime */
+		/* NOLINTNEXTLINE(cert-err34-c): /proc/PID/stat fields; count checked */
 		if (sscanf(c + 2,
 		           "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
 		           "%*d %*d %*d %llu",
@@ -875,7 +888,7 @@ static int prepare(struct change *ch, struct diag *d)
 	        &ch->ins, d);
 	if (r < 0)
 		return r;
-	ch->boot_ms = boot_time_ms();
+	ch->boot_ms = change_boot_ms();
 	ch->ino_fd = ch->fan_fd = ch->kmsg_fd = -1;
 	return 0;
 }
@@ -963,7 +976,7 @@ int change_poll(struct change *ch, int64_t now)
 	if (ch->kmsg_fd >= 0)
 		read_kmsg(ch, ch->kmsg_fd);
 	poll_procs(ch, now);
-	if (now - ch->last_retention_ms > 3600 * 1000) {
+	if (now - ch->last_retention_ms > (int64_t)3600 * 1000) {
 		sqlite3_stmt *st = NULL;
 		if (db_prepare(ch->db, "DELETE FROM events WHERE t_ms < ?", &st, NULL) == 0) {
 			sqlite3_bind_int64(st, 1, now - ch->conf->changes_retention_ms);

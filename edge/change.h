@@ -72,6 +72,9 @@ int change_query_json(const struct edge_conf *c, int64_t since_ms, int64_t until
                       const char *kind, const char *match, size_t limit, cJSON **ret,
                       struct diag *d);
 
+/* The wall-clock time of boot in ms (/proc/stat btime: the same in every process). */
+int64_t change_boot_ms(void);
+
 /* Parsers (unit-tested, fuzzable). Each returns 1 with *ev filled, 0 for a line that is
  * not an event, -EINVAL for a malformed one. */
 int change_parse_dpkg(const char *line, struct change_event *ev);

@@ -1,6 +1,7 @@
 /* profile.c - see profile.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static void kallsyms_load(struct kallsyms *k)
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long long addr;
 		char type, name[256];
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel's kallsyms lines; count checked */
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || addr == 0)
 			continue;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
@@ -66,7 +68,8 @@ static void kallsyms_load(struct kallsyms *k)
 	}
 	if (f)
 		fclose(f);
-	qsort(k->v, k->n, sizeof(*k->v), ksym_cmp);
+	if (k->n)
+		qsort(k->v, k->n, sizeof(*k->v), ksym_cmp);
 }
 
 static const char *kallsyms_find(const struct kallsyms *k, uint64_t addr)
@@ -224,7 +227,7 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 	if (!skel)
 		return diag_set(d, -errno ? -errno : -EIO, "loading the profiler's BPF program: %s",
 		                strerror(errno));
-	links = xcalloc((size_t)ncpu, sizeof(*links));
+	links = xcalloc((size_t)ncpu, sizeof(struct bpf_link *));
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		struct perf_event_attr a = {
 			.type = PERF_TYPE_SOFTWARE,
@@ -308,7 +311,8 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 		}
 		procs[p].samples += e->count;
 	}
-	qsort(procs, nprocs, sizeof(*procs), proc_cmp);
+	if (nprocs)
+		qsort(procs, nprocs, sizeof(*procs), proc_cmp);
 	/* symbolise only the processes that will be listed */
 	size_t listed = 0;
 	for (size_t p = 0; p < nprocs; p++) {
@@ -366,7 +370,9 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 		json_add_num(pj, "pid", procs[p].pid);
 		json_add_str(pj, "comm", procs[p].comm);
 		json_add_num(pj, "samples", (double)procs[p].samples);
-		json_add_num(pj, "pct", total ? (double)(procs[p].samples * 1000 / total) / 10 : 0);
+		json_add_num(pj, "pct",
+		             total ? round((double)procs[p].samples * 1000 / (double)total) / 10
+		                   : 0);
 		qsort(procs[p].funcs, procs[p].nfuncs, sizeof(struct named), named_cmp);
 		qsort(procs[p].stacks, procs[p].nstacks, sizeof(struct named), named_cmp);
 		for (size_t i = 0; i < procs[p].nfuncs && i < PROFILE_TOP_FUNCTIONS; i++) {
@@ -374,7 +380,8 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 			json_add_str(f, "name", procs[p].funcs[i].name);
 			json_add_num(f, "samples", (double)procs[p].funcs[i].samples);
 			json_add_num(f, "pct",
-			             (double)(procs[p].funcs[i].samples * 1000 / procs[p].samples) /
+			             round((double)procs[p].funcs[i].samples * 1000 /
+			                   (double)procs[p].samples) /
 			                     10);
 			json_push(fj, f);
 		}

@@ -225,8 +225,9 @@ double snap_rate(const struct snapshot *a, const struct snapshot *b,
 	return NAN;
 }
 
-void evidence_bytes(char *out, size_t outsz, double v)
+void evidence_bytes(char *out, size_t outsz, double bytes)
 {
+	double v = bytes;
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	size_t u = 0;
 

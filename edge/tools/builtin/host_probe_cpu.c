@@ -98,7 +98,7 @@ static int cpu_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 		             procs[0].comm, procs[0].cpu_pct);
 	free(procs);
 
-	static const int64_t ago[] = { 30 * 60000, 15 * 60000, 5 * 60000 };
+	static const int64_t ago[] = { 1800000, 900000, 300000 }; /* 30, 15, 5 min */
 	double hist[3];
 	if (evidence_history(ctx->conf,
 	                     "100 * (1 - sum(rate(ongrid_cpu_seconds_total{mode=\"idle\"}[1m])) / "

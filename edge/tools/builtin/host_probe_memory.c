@@ -21,27 +21,13 @@
 /* OOM kills listed from the kernel ring buffer, newest kept. */
 #define MEM_OOM_MAX 10
 
-static int64_t boot_ms(void)
-{
-	FILE *f = fopen("/proc/stat", "re");
-	char line[256];
-	long long bt = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "btime %lld", &bt) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (int64_t)bt * 1000;
-}
-
 static void add_ooms(cJSON *ev)
 {
 	struct change_event ring[MEM_OOM_MAX];
 	size_t n = 0;
 	char rec[8192];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	int64_t boot = boot_ms();
+	int64_t boot = change_boot_ms();
 	cJSON *rows = evidence_rows(ev, "oom_kills");
 
 	if (fd < 0) {
@@ -149,7 +135,7 @@ static int mem_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	free(procs);
 	add_ooms(ev);
 
-	static const int64_t ago[] = { 30 * 60000, 15 * 60000, 5 * 60000 };
+	static const int64_t ago[] = { 1800000, 900000, 300000 }; /* 30, 15, 5 min */
 	double hist[3];
 	if (evidence_history(ctx->conf, "ongrid_memory_available_bytes", ago, 3, hist)) {
 		char h0[32], h1[32], h2[32];

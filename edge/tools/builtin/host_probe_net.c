@@ -162,7 +162,7 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 		evidence_say(ev, "sockets not read: %s", td.msg);
 	}
 
-	static const int64_t ago[] = { 30 * 60000, 15 * 60000, 5 * 60000 };
+	static const int64_t ago[] = { 1800000, 900000, 300000 }; /* 30, 15, 5 min */
 	double hist[3];
 	if (evidence_history(ctx->conf, "sum(rate(ongrid_netstat_tcp_retrans_segs_total[1m]))", ago,
 	                     3, hist)) {

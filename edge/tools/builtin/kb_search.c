@@ -154,6 +154,7 @@ struct docs {
 	int truncated;
 };
 
+/* NOLINTNEXTLINE(misc-no-recursion): depth is capped at KB_MAX_DEPTH */
 static void walk(const char *dir, int depth, const struct terms *q, struct docs *ds)
 {
 	DIR *d = opendir(dir);
@@ -173,8 +174,8 @@ static void walk(const char *dir, int depth, const struct terms *q, struct docs 
 		if (e->d_type != DT_REG)
 			continue;
 		const char *dot = strrchr(e->d_name, '.');
-		if (!dot || (strcmp(dot, ".md") && strcmp(dot, ".txt") &&
-		             strcmp(dot, ".markdown") && strcmp(dot, ".rst")))
+		if (!dot || (strcmp(dot, ".md") != 0 && strcmp(dot, ".txt") != 0 &&
+		             strcmp(dot, ".markdown") != 0 && strcmp(dot, ".rst") != 0))
 			continue;
 		if (ds->n == KB_MAX_FILES) {
 			ds->truncated = 1;
@@ -224,7 +225,8 @@ int kb_search_dir(const char *dir, const char *query, size_t limit, cJSON **ret,
 			ds.v[i].score += idf * tf * 2.2 / (tf + norm);
 		}
 	}
-	qsort(ds.v, ds.n, sizeof(*ds.v), by_score);
+	if (ds.n)
+		qsort(ds.v, ds.n, sizeof(*ds.v), by_score);
 	cJSON *o = json_obj(), *res = json_arr();
 	json_add_num(o, "documents", (double)ds.n);
 	json_add_bool(o, "truncated", ds.truncated);

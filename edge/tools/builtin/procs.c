@@ -40,6 +40,7 @@ static void read_user(int pid, char *out, size_t outsz)
 	if (evidence_read(path, 8192, &text) < 0)
 		return;
 	p = strstr(text, "\nUid:");
+	/* NOLINTNEXTLINE(cert-err34-c): the kernel's Uid line; count checked */
 	if (p && sscanf(p + 5, "%u", &uid) == 1) {
 		struct passwd pw, *res = NULL;
 		char buf[1024];
@@ -91,6 +92,7 @@ static int read_stat(int pid, struct proc_row *p, struct raw *raw)
 	snprintf(p->comm, sizeof(p->comm), "%.*s", (int)(close_ - open_ - 1), open_ + 1);
 	/* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
 	 * utime stime cutime cstime priority nice threads itreal starttime vsize rss */
+	/* NOLINTNEXTLINE(cert-err34-c): /proc/PID/stat fields; count checked */
 	if (sscanf(close_ + 2,
 	           "%c %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
 	           "%llu %llu %llu %llu %llu %llu %llu %llu",

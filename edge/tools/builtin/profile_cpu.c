@@ -55,8 +55,8 @@ static int profile_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evid
 		             o.pid ? "pid %d was never on a CPU while sampling"
 		                   : "no process was on a CPU while sampling",
 		             o.pid);
-	cJSON *it;
-	cJSON_ArrayForEach(it, data)
+	/* the figures and rows after the findings */
+	for (cJSON *it = data->child; it; it = it->next)
 		json_add(ev, it->string, cJSON_Duplicate(it, true));
 	cJSON_Delete(data);
 	*ret_evidence = ev;

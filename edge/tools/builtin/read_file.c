@@ -76,7 +76,7 @@ static int read_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 	const char *path = arg_str(args, "path", "");
 	int64_t off = arg_int(args, "offset", 0);
 	size_t cap = cap_of(ctx, args);
-	struct stat st;
+	struct stat st = { 0 };
 	char *buf, size[32];
 	ssize_t n;
 	cJSON *ev;
@@ -97,7 +97,7 @@ static int read_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 	evidence_bytes(size, sizeof(size), (double)st.st_size);
 	bool more = off + n < st.st_size;
 	evidence_say(ev, "%s: %s, bytes %lld-%lld shown%s", path, size, (long long)off,
-	             (long long)(off + n), more ? "; more follows (raise offset)" : "");
+	             (long long)off + (long long)n, more ? "; more follows (raise offset)" : "");
 	json_add_str(ev, "path", path);
 	json_add_num(ev, "size", (double)st.st_size);
 	json_add_num(ev, "offset", (double)off);
@@ -113,7 +113,7 @@ static int tail_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 	const char *path = arg_str(args, "path", ""), *match = arg_str(args, "match", NULL);
 	size_t want = (size_t)arg_int(args, "lines", 50), cap = cap_of(ctx, args);
 	size_t window, nlines = 0, matched = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	char *buf, **lines;
 	ssize_t n;
 	cJSON *ev;

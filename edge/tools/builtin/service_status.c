@@ -138,8 +138,8 @@ static void status_plain(struct tool_ctx *ctx, const char *name, cJSON *ev)
 	cJSON *ch = NULL;
 	struct diag cd = { 0 };
 	int64_t now = now_ms();
-	if (change_query_json(ctx->conf, now - 24 * 3600 * 1000LL, now, "process", name, 20, &ch,
-	                      &cd) == 0) {
+	if (change_query_json(ctx->conf, now - (int64_t)24 * 3600 * 1000, now, "process", name, 20,
+	                      &ch, &cd) == 0) {
 		int restarts = 0;
 		cJSON *e;
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(ch, "events")) {
