@@ -39,6 +39,7 @@
 #define RUNQ_P99_S      0.02 /* 20 ms p99 run-queue wait: CPU starvation */
 #define RETRANS_PER_S   1.0  /* sustained retransmits to one peer: loss on the path */
 #define EXITS_FAILED    3.0  /* three failed exits of one command in the window: a loop */
+#define PROBE_COST_MS   2100 /* a live host probe measures over about two seconds */
 #define HINT_BONUS      0.15 /* the question named this area */
 
 /* Commands whose non-zero exit is an answer ("no match", "no such file") or a script's
@@ -553,6 +554,37 @@ static void rule_fs(struct rules *r)
 	}
 }
 
+/* Without history: host_probe_disk's findings ("/data is 94% full: ..."), a full
+ * filesystem now, without knowing whether it moved. */
+static void rule_probe_disk(struct rules *r)
+{
+	const cJSON *f = find_fact(r->facts, "probe_disk"), *it;
+
+	if (!f || find_fact(r->facts, "fs_used"))
+		return;
+	cJSON_ArrayForEach(it,
+	                   cJSON_GetObjectItemCaseSensitive(
+	                           cJSON_GetObjectItemCaseSensitive(f, "evidence"), "findings")) {
+		const char *txt = cJSON_GetStringValue(it), *is;
+		char mp[128];
+		double pct;
+		struct candidate *c;
+
+		if (!txt || txt[0] != '/' || !(is = strstr(txt, " is ")) ||
+		    (size_t)(is - txt) >= sizeof(mp) || sscanf(is, " is %lf%% full", &pct) != 1 ||
+		    pct < FS_USED_RATIO * 100)
+			continue;
+		memcpy(mp, txt, (size_t)(is - txt));
+		mp[is - txt] = '\0';
+		c = candidate(r, CAT_DISK, pct >= FS_FULL_RATIO * 100 ? 0.7 : 0.6, mp);
+		if (!c)
+			return;
+		snprintf(c->statement, sizeof(c->statement), "filesystem %s is %.0f%% full", mp,
+		         pct);
+		claim(c, f, "%s", txt);
+	}
+}
+
 static void rule_bio(struct rules *r)
 {
 	const cJSON *f = find_fact(r->facts, "bio_p99"), *series;
@@ -812,12 +844,14 @@ static const cJSON *informative_finding(const cJSON *fact)
 
 static void add_checked(cJSON *report, const cJSON *facts, const struct candidate *best)
 {
-	static const char *const shown[] = { "cpu_busy", "mem_avail",    "fs_used", "bio_p99",
-		                             "retrans",  "log_patterns", NULL };
+	static const char *const shown[] = { "cpu_busy",   "mem_avail", "fs_used",
+		                             "bio_p99",    "retrans",   "log_patterns",
+		                             "probe_disk", "probe_cpu", "probe_memory",
+		                             "probe_net",  NULL };
 	int added = 0;
 
 	/* a few "looked here, nothing" claims so the reader sees what was ruled out */
-	for (const char *const *k = shown; *k && added < 3; k++) {
+	for (const char *const *k = shown; *k && added < 4; k++) {
 		const cJSON *f = find_fact(facts, *k), *first;
 		bool used = false;
 
@@ -846,6 +880,7 @@ void planner_conclude(const cJSON *facts, enum agent_category hint, cJSON *repor
 	rule_exits(&r);
 	rule_config(&r);
 	rule_fs(&r);
+	rule_probe_disk(&r);
 	rule_bio(&r);
 	rule_net(&r);
 	rule_memory(&r);
@@ -974,12 +1009,22 @@ int planner_run(struct agent_run *run, enum agent_category hint)
 	a = json_obj();
 	json_add_num(a, "minutes", g.minutes);
 	add_fact(&g, "ops", "query_change_events", a, "changes");
-	/* without history, the live host probes stand in for the metrics */
+	/* without history, the live host probes stand in for the metrics; each measures for a
+	 * second or two, so only those that fit in what is left of the deadline run */
 	if (!find_fact(g.facts, "cpu_busy")) {
-		add_fact(&g, "sre", "host_probe_cpu", json_obj(), "probe_cpu");
-		add_fact(&g, "disk", "host_probe_disk", json_obj(), "probe_disk");
-		add_fact(&g, "sre", "host_probe_memory", json_obj(), "probe_memory");
-		add_fact(&g, "network", "host_probe_net", json_obj(), "probe_net");
+		static const struct {
+			const char *agent, *tool, *key;
+		} probes[] = {
+			{ "disk", "host_probe_disk", "probe_disk" },
+			{ "sre", "host_probe_cpu", "probe_cpu" },
+			{ "sre", "host_probe_memory", "probe_memory" },
+			{ "network", "host_probe_net", "probe_net" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(probes); i++)
+			if (run->deadline_ms - mono_ms() >= PROBE_COST_MS)
+				add_fact(&g, probes[i].agent, probes[i].tool, json_obj(),
+				         probes[i].key);
 	}
 	/* 6. conclude, then 4. the topology around the suspect, for the reader */
 	planner_conclude(g.facts, hint, run->report);

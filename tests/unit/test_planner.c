@@ -162,6 +162,15 @@ static void a_full_but_still_filesystem_needs_the_question(void **state)
 	expect_cause(CAT_DISK, "disk", "/snap/x");
 }
 
+static void without_history_a_full_disk_comes_from_the_probe(void **state)
+{
+	(void)state;
+	fact("disk", "host_probe_disk", "probe_disk", "{}",
+	     "{\"findings\":[\"/srv/spool is 97% full: 1.0 MiB free of 32.0 MiB\","
+	     "\"/ is 40% full\"]}");
+	expect_cause(CAT_UNKNOWN, "disk", "/srv/spool");
+}
+
 static void slow_block_io_names_the_disk(void **state)
 {
 	char s[8192], a[4096], b[4096];
@@ -264,6 +273,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_filling_filesystem_beats_a_busy_cpu, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(a_full_but_still_filesystem_needs_the_question,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(without_history_a_full_disk_comes_from_the_probe,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(slow_block_io_names_the_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(retransmits_to_one_peer_name_the_peer, setup,
