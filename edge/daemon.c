@@ -400,6 +400,16 @@ static int open_store(struct daemon *dm, struct diag *d)
 	return r;
 }
 
+/* {"cmd":"alerts"}: the local rules and their active series (`ongrid-edge alerts`). */
+static int ctl_alerts(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
+{
+	struct daemon *dm = udata;
+
+	(void)req, (void)d;
+	*ret = alerting_json(dm->alerting);
+	return 0;
+}
+
 int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 {
 	int r;
@@ -437,6 +447,13 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 		if (change_open(&dm->conf, &dm->changes, &cd) < 0)
 			log_warn("change events are off: %s", cd.msg);
 	}
+	/* A bad rule is bad configuration: refuse to start rather than watch nothing. */
+	r = alerting_start(dm->loop, &dm->conf, dm->conf_path, dm->db, &dm->alerting, d);
+	if (r < 0) {
+		change_close(dm->changes);
+		http_metrics_stop(dm->http);
+		goto out_collectors;
+	}
 	/* Loading BPF objects parses the kernel's BTF (megabytes, freed right after); give
 	 * those pages back instead of carrying them in the heap for the daemon's life. */
 	malloc_trim(0);
@@ -444,6 +461,7 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);
 	ctl_server_register(dm->ctl, "investigate", ctl_investigate, dm);
+	ctl_server_register(dm->ctl, "alerts", ctl_alerts, dm);
 	ev_io_init(&dm->ctl_io, on_ctl, ctl_server_fd(dm->ctl), EV_READ);
 	dm->ctl_io.data = dm;
 	ev_io_start(dm->loop, &dm->ctl_io);
@@ -507,6 +525,7 @@ void daemon_close(struct daemon *dm)
 	ctl_server_close(dm->ctl);
 	collector_set_stop(&dm->set);
 	change_close(dm->changes);
+	alerting_stop(dm->alerting);
 	if (tsdb_flush(dm->db, &d) < 0)
 		log_err("cannot flush the time-series store at exit: %s", d.msg);
 	else

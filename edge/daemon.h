@@ -14,6 +14,7 @@
 
 #include <ev.h>
 
+#include "edge/alerting.h"
 #include "edge/collect/collector.h"
 #include "edge/ctl.h"
 #include "edge/edge.h"
@@ -45,6 +46,7 @@ struct daemon {
 	double round_sum_s;
 	struct buf scratch;     /* /proc/self/status, reused */
 	struct change *changes; /* edge/change.h, polled every round; NULL when off */
+	struct alerting *alerting; /* edge/alerting.h: local alert rules; NULL when off */
 };
 
 /* Load the configuration, open the store, start the collectors, the control socket and

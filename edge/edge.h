@@ -70,6 +70,11 @@ struct edge_conf {
 	int64_t agent_llm_deadline_ms; /* with a model */
 	int64_t agent_max_steps;       /* tool calls per investigation */
 	int64_t agent_max_tokens;      /* model tokens per investigation */
+	/* alerts.*: edge/alert_rules.c, edge/alerting.c (local alert rules) */
+	char *alerts_rules_file;   /* "": the built-in rules only */
+	bool alerts_default_rules; /* load the built-in rules */
+	int64_t alerts_interval_ms;
+	bool alerts_investigate; /* a firing rule starts `ongrid-edge investigate` */
 };
 
 extern const struct conf_table edge_conf_table;
@@ -88,6 +93,7 @@ int cmd_run(int argc, char **argv);      /* edge/cmd_run.c */
 int cmd_query(int argc, char **argv);    /* edge/cmd_query.c */
 int cmd_connect(int argc, char **argv);  /* edge/cmd_connect.c */
 int cmd_outbox(int argc, char **argv);   /* edge/cmd_connect.c */
+int cmd_alerts(int argc, char **argv);   /* edge/cmd_alerts.c */
 int cmd_logs(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_tail(int argc, char **argv);     /* edge/cmd_logs.c */
 int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */

@@ -144,6 +144,21 @@ static const struct conf_key keys[] = {
 	{ "changes.retention", CONF_DURATION, "30d",
 	  offsetof(struct edge_conf, changes_retention_ms),
 	  "Change events older than this are deleted.", 3600000, 31536000000LL, NULL },
+	/* alerts.*: edge/alert_rules.c, edge/alerting.c, docs/alerts.md */
+	K("alerts.rules_file", CONF_STRING, "", alerts_rules_file,
+	  "Local alert rules (libconfig: rules = ( { name; expr; for; severity; summary; } ); "
+	  "see docs/alerts.md); a rule named like a built-in one replaces it. Empty: the "
+	  "built-in rules only."),
+	K("alerts.default_rules", CONF_BOOL, "true", alerts_default_rules,
+	  "Evaluate the built-in rules (run-queue p99, disk full and fill ETA, TCP retransmit "
+	  "ratio, crash loops, memory pressure), chosen to stay quiet on a healthy host."),
+	{ "alerts.interval", CONF_DURATION, "15s", offsetof(struct edge_conf, alerts_interval_ms),
+	  "How often the rules are evaluated against the local store; 0 turns local alerting "
+	  "off.",
+	  0, 3600000, NULL },
+	K("alerts.investigate", CONF_BOOL, "true", alerts_investigate,
+	  "A rule that starts firing runs `ongrid-edge investigate` on it; the report goes to "
+	  "the relay with the alert."),
 	K("kb.dir", CONF_STRING, "/etc/ongrid/runbooks", kb_dir,
 	  "Directory of runbooks (Markdown or text, subdirectories included) that kb_search "
 	  "ranks for a query."),

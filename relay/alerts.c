@@ -16,6 +16,7 @@
 #include "relay/chat/chat.h"
 #include "relay/db.h"
 #include "relay/httpd.h"
+#include "relay/inbox.h"
 #include "relay/install_serve.h"
 #include "relay/modules.h"
 #include "shared/alloc.h"
@@ -363,7 +364,8 @@ struct batch {
 	cJSON *result; /* per alert: what was done */
 };
 
-static void handle_firing(struct alerts *al, const struct alert *a, const char *fp, cJSON *res)
+static void handle_firing(struct alerts *al, const struct alert *a, const char *fp,
+                          const char *from_edge, cJSON *res)
 {
 	char edge[130] = "", platform[32], chat[CHAT_ID_MAX], text[2400], question[512];
 	const char *inst = a->instance ? a->instance : "";
@@ -385,7 +387,10 @@ static void handle_firing(struct alerts *al, const struct alert *a, const char *
 		return;
 	}
 	al->firing_new++;
-	(void)route(al, a, edge, sizeof(edge));
+	if (from_edge)
+		str_copy(edge, from_edge, sizeof(edge));
+	else
+		(void)route(al, a, edge, sizeof(edge));
 	split_channel(a->channel_label ? a->channel_label : al->conf->alerts_channel, platform,
 	              sizeof(platform), chat, sizeof(chat));
 	labels = json_print(a->labels, false);
@@ -422,8 +427,8 @@ static void handle_firing(struct alerts *al, const struct alert *a, const char *
 	         a->summary ? a->summary : "", a->description ? "\n" : "",
 	         a->description ? a->description : "",
 	         !edge[0] ? "\n(no connected edge matches this instance: no investigation)"
-	         : al->conf->alerts_investigate ? "\nInvestigating on this host..."
-	                                        : "");
+	         : from_edge || al->conf->alerts_investigate ? "\nInvestigating on this host..."
+	                                                     : "");
 	if (!platform[0]) {
 		json_add_str(res, "thread", "none: alerts.channel is unset");
 		log_info("alert %s %s on %s: no channel configured", fp, a->alertname, inst);
@@ -436,9 +441,11 @@ static void handle_firing(struct alerts *al, const struct alert *a, const char *
 		str_copy(o->starts_at, a->starts_at, sizeof(o->starts_at));
 		str_copy(o->platform, platform, sizeof(o->platform));
 		str_copy(o->chat_id, chat, sizeof(o->chat_id));
-		rc = chat_open_thread(al->relay, platform, chat, edge, text,
-		                      edge[0] && al->conf->alerts_investigate ? question : NULL,
-		                      on_opened, o);
+		rc = chat_open_thread(
+		        al->relay, platform, chat, edge, text,
+		        /* A local alert's edge investigates on its own. */
+		        edge[0] && !from_edge && al->conf->alerts_investigate ? question : NULL,
+		        on_opened, o);
 		if (rc < 0) {
 			log_warn("alert %s: cannot open a thread in %s:%s: %s", fp, platform, chat,
 			         rc == -ENOENT ? "that chat platform is not configured"
@@ -498,7 +505,7 @@ static void on_alert(void *udata, const struct alert *a)
 	json_add_str(res, "fingerprint", fp);
 	json_add_str(res, "status", a->status);
 	if (!strcmp(a->status, "firing"))
-		handle_firing(b->al, a, fp, res);
+		handle_firing(b->al, a, fp, NULL, res);
 	else
 		handle_resolved(b->al, a, fp, res);
 	json_push(b->result, res);
@@ -553,6 +560,72 @@ static void on_webhook(void *udata, const struct httpd_req *req, struct httpd_re
 	cJSON_Delete(payload);
 }
 
+/* ---- local alerts from edges (edge/alerting.c, outbox kind "alert") -------------- */
+
+static void post_report(struct alerts *al, const char *fp, const cJSON *report)
+{
+	sqlite3_stmt *st;
+	struct buf b = BUF_INIT(64 << 10);
+
+	if (db_prepare(al->db,
+	               "SELECT COALESCE(platform, ''), COALESCE(chat_id, ''), "
+	               "COALESCE(thread_id, '') FROM alerts WHERE fingerprint = ? ORDER BY "
+	               "received_ms DESC LIMIT 1",
+	               &st, NULL) < 0)
+		return;
+	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 2)[0] &&
+	    render_report(&b, CHAT_FMT_PLAIN, report) == 0)
+		(void)chat_thread_say(al->relay, (const char *)sqlite3_column_text(st, 0),
+		                      (const char *)sqlite3_column_text(st, 1),
+		                      (const char *)sqlite3_column_text(st, 2), buf_str(&b));
+	sqlite3_finalize(st);
+	buf_release(&b);
+}
+
+static void on_edge_alert(void *udata, const char *edge, const char *msg_id, const cJSON *body)
+{
+	struct alerts *al = udata;
+	const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "state"));
+	const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "key"));
+	const char *rule = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "rule"));
+	const cJSON *since = cJSON_GetObjectItemCaseSensitive(body, "active_since_ms");
+	struct alert a = { 0 };
+	char fp[ALERTS_FIELD_MAX + 1], starts[32], ends[32];
+	cJSON *res;
+
+	if (!state || !key || !rule || strlen(key) > 512 || strlen(rule) > 64) {
+		log_warn("edge %s sent a malformed alert (%s)", edge, msg_id);
+		return;
+	}
+	/* One fingerprint per edge, rule and series: the key names rule and labels. */
+	snprintf(fp, sizeof(fp), "%s/%s", edge, key);
+	if (!strcmp(state, "report")) {
+		post_report(al, fp, cJSON_GetObjectItemCaseSensitive(body, "report"));
+		return;
+	}
+	snprintf(starts, sizeof(starts), "%.0f", cJSON_IsNumber(since) ? since->valuedouble : 0.0);
+	snprintf(ends, sizeof(ends), "%.0f",
+	         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(body, "at_ms")));
+	a.status = state;
+	a.fingerprint = fp;
+	a.starts_at = starts;
+	a.ends_at = ends;
+	a.alertname = rule;
+	a.instance = edge;
+	a.severity = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "severity"));
+	a.summary = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "summary"));
+	a.labels = cJSON_GetObjectItemCaseSensitive(body, "labels");
+	if (!cJSON_IsObject(a.labels))
+		a.labels = body;
+	res = json_obj();
+	if (!strcmp(state, "firing"))
+		handle_firing(al, &a, fp, edge, res);
+	else if (!strcmp(state, "resolved"))
+		handle_resolved(al, &a, fp, res);
+	cJSON_Delete(res);
+}
+
 static void alerts_free(void *udata)
 {
 	struct alerts *al = udata;
@@ -569,19 +642,20 @@ int alerts_start(struct relay *r, const struct relay_conf *conf, struct diag *d)
 	rc = db_exec(relay_db(r), schema, d);
 	if (rc < 0)
 		return rc;
-	if (!conf->http_listen || !conf->http_listen[0])
-		return 0;
 	al = xcalloc(1, sizeof(*al));
 	al->relay = r;
 	al->conf = conf;
 	al->db = relay_db(r);
-	rc = httpd_new(relay_loop(r), conf->http_listen, conf->http_max_body, &al->httpd, d);
-	if (rc < 0) {
-		free(al);
-		return rc;
-	}
 	relay_at_free(r, alerts_free, al);
 	relay_set_module(r, "alerts", al);
+	rc = inbox_subscribe(r, "alert", on_edge_alert, al);
+	if (rc < 0)
+		return diag_set(d, rc, "cannot subscribe to edges' alerts");
+	if (!conf->http_listen || !conf->http_listen[0])
+		return 0;
+	rc = httpd_new(relay_loop(r), conf->http_listen, conf->http_max_body, &al->httpd, d);
+	if (rc < 0)
+		return rc;
 	if (httpd_route(al->httpd, "POST", ALERTS_PATH, on_webhook, al) < 0 ||
 	    install_serve_start(r, al->httpd, conf) < 0)
 		return diag_set(d, -ENOSPC, "too many HTTP routes");
