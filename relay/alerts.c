@@ -19,6 +19,7 @@
 #include "relay/inbox.h"
 #include "relay/install_serve.h"
 #include "relay/modules.h"
+#include "relay/postmortem.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -626,6 +627,43 @@ static void on_edge_alert(void *udata, const char *edge, const char *msg_id, con
 	cJSON_Delete(res);
 }
 
+/* POST /postmortem {"incident"}: `ongrid-relay postmortem --to thread` asks the running
+ * relay, which holds the chat connections, to post the draft into the thread. */
+static void on_postmortem(void *udata, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	struct alerts *al = udata;
+	struct postmortem_thread th;
+	struct buf md = BUF_INIT(POSTMORTEM_MAX);
+	struct diag d = { 0 };
+	const char *inc = NULL;
+	cJSON *p;
+	int rc = alerts_check_auth(al->conf, req->authorization);
+
+	if (rc < 0) {
+		httpd_text(resp, rc == -ENOKEY ? 503 : 401, "unauthorized");
+		return;
+	}
+	p = json_parse(req->body, req->body_len, 4096, &d);
+	if (!p || json_get_string(p, "incident", &inc, "postmortem", &d) < 0 || !inc) {
+		httpd_text(resp, 400, "expected {\"incident\": \"ID\"}");
+		cJSON_Delete(p);
+		return;
+	}
+	rc = postmortem_draft(al->db, inc, &md, &th, &d);
+	if (rc < 0) {
+		httpd_text(resp, rc == -ENOENT ? 404 : 500, "%s", d.msg);
+	} else if (!th.thread_id[0] || chat_thread_say(al->relay, th.platform, th.chat_id,
+	                                               th.thread_id, buf_str(&md)) < 0) {
+		httpd_text(resp, 409, "incident %s has no thread on a configured chat platform",
+		           inc);
+	} else {
+		(void)relay_db_audit(al->db, "postmortem.posted", NULL, NULL, "incident %s", inc);
+		httpd_text(resp, 200, "posted");
+	}
+	buf_release(&md);
+	cJSON_Delete(p);
+}
+
 static void alerts_free(void *udata)
 {
 	struct alerts *al = udata;
@@ -657,6 +695,7 @@ int alerts_start(struct relay *r, const struct relay_conf *conf, struct diag *d)
 	if (rc < 0)
 		return rc;
 	if (httpd_route(al->httpd, "POST", ALERTS_PATH, on_webhook, al) < 0 ||
+	    httpd_route(al->httpd, "POST", "/postmortem", on_postmortem, al) < 0 ||
 	    install_serve_start(r, al->httpd, conf) < 0)
 		return diag_set(d, -ENOSPC, "too many HTTP routes");
 	log_info("HTTP on %s (port %d): %s%s", conf->http_listen, httpd_port(al->httpd),

@@ -27,6 +27,9 @@ static const struct cli_cmd commands[] = {
 	  "the chat conversation in a terminal: ask HOST, then follow-ups from stdin" },
 	{ "enrol", cmd_enrol, "enrol NAME [--role ROLE] [--url BASE] [-c FILE] | enrol --fingerprint",
 	  "create an edge key and print the one command that installs and enrols that host" },
+	{ "postmortem", cmd_postmortem,
+	  "postmortem INCIDENT [--to thread|dingtalk|wecom|lark] [-c FILE]",
+	  "a post-mortem draft of an incident: timeline, evidence, actions and who decided" },
 };
 
 static const struct cli relay_cli = {

@@ -69,6 +69,7 @@ int cmd_model(int argc, char **argv); /* relay/cmd_model.c */
 int cmd_llm(int argc, char **argv);   /* relay/cmd_llm.c */
 int cmd_ask(int argc, char **argv);   /* relay/cmd_ask.c */
 int cmd_enrol(int argc, char **argv); /* relay/cmd_enrol.c */
+int cmd_postmortem(int argc, char **argv); /* relay/cmd_postmortem.c */
 
 /* Split conf->listen into host and port; -EINVAL with d set when malformed. */
 int relay_conf_listen(const struct relay_conf *c, char *host, size_t hostsz, int *ret_port,

@@ -190,4 +190,37 @@ test_expect_success 'the edge stops answering: resolved lands in the same thread
 	test "$(ninv web-1)" = 1
 '
 
+test_expect_success 'post-mortem draft: timeline with the alert, report and resolution; posted into the thread and to DingTalk' '
+	inc=$(alert_row "SELECT incident FROM alerts WHERE alertname = \"EdgeScraped\"") &&
+	"$RELAY" postmortem "$inc" -c "$TRASH/relay.conf" >pm.md &&
+	cat pm.md &&
+	grep -q "^# Post-mortem (draft): EdgeScraped on web-1:$MET" pm.md &&
+	grep -q "^- \*\*Host\*\*: web-1" pm.md &&
+	grep -q "^- \*\*Resolved\*\*: " pm.md &&
+	grep -q "alert \*\*EdgeScraped\*\* fired on web-1:$MET (severity page)" pm.md &&
+	grep -q "alert \*\*EdgeScraped\*\* resolved" pm.md &&
+	grep -q "report from web-1: " pm.md &&
+	grep -q "asked (user): Alert EdgeScraped is firing" pm.md &&
+	test "$(grep -n "fired on" pm.md | cut -d: -f1)" -lt "$(grep -n "EdgeScraped\*\* resolved" pm.md | cut -d: -f1)" &&
+	test_expect_code 2 "$RELAY" postmortem nope -c "$TRASH/relay.conf" 2>err && grep -q "no incident .nope." err &&
+	test_expect_code 2 "$RELAY" postmortem "$inc" --to email -c "$TRASH/relay.conf" 2>err &&
+	"$RELAY" postmortem "$inc" --to thread -c "$TRASH/relay.conf" &&
+	thread=$(cat thread) &&
+	wait_for 10 "smsgs \"any((m[\\\"text\\\"] or \\\"\\\").startswith(\\\"# Post-mortem (draft)\\\") and m.get(\\\"thread_ts\\\") == \\\"$thread\\\" for m in d.values())\" | grep -q true" &&
+	test_expect_code 2 "$RELAY" postmortem "$inc" --to dingtalk -c "$TRASH/relay.conf" 2>err &&
+	grep -q "chat.dingtalk.webhook is not set" err &&
+	mock_start hooks webhook_mock.py &&
+	cat >pm.conf <<-EOF &&
+	data_dir = "$TRASH/relay";
+	chat: { dingtalk: { webhook = "http://127.0.0.1:$(mock_port hooks)/robot/send?access_token=dt-token";
+	                    secret = "SECdingtalk-secret"; }; };
+	EOF
+	"$RELAY" postmortem "$inc" --to dingtalk -c pm.conf >out &&
+	grep -q "posted to dingtalk" out &&
+	mock_get hooks _log hooks.json &&
+	test "$(json_get hooks.json "[e[\"ok\"] for e in d if e[\"robot\"] == \"dingtalk\"]")" = "[true]" &&
+	json_get hooks.json "[e for e in d if e[\"robot\"] == \"dingtalk\"][0][\"body\"][\"markdown\"][\"text\"]" | grep -q "EdgeScraped\*\* resolved" &&
+	test "$(json_get hooks.json "[e for e in d if e[\"robot\"] == \"dingtalk\"][0][\"body\"][\"markdown\"][\"title\"]")" = "[ongrid] post-mortem $inc"
+'
+
 test_done
