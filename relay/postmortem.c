@@ -92,7 +92,7 @@ int postmortem_draft(sqlite3 *db, const char *incident, struct buf *md,
 	struct timeline tl = { 0 };
 	sqlite3_stmt *st;
 	char edge[130] = "", question[600] = "", status[16] = "", summary[4096] = "";
-	char title[400] = "", tbuf[32];
+	char title[700] = "", tbuf[32];
 	long long created = 0, first_alert = 0, last_resolved = 0;
 	int nactions = 0, r;
 
