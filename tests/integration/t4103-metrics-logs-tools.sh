@@ -30,6 +30,14 @@ test_expect_success 'with the daemon running, query_metrics answers an instant a
 	json_get out "d[\"evidence\"][\"findings\"][1]" | grep -q "steady at [0-9]"
 '
 
+test_expect_success 'with the daemon running, host probes say history is on and give the trend they have' '
+	tool host_probe_cpu "{\"limit\":1}" >out &&
+	test "$(json_get out .evidence.history)" = on &&
+	json_get out "d[\"evidence\"][\"findings\"]" | grep -q "CPU busy: \(the daemon.s store has no samples from the last 30 minutes yet\|.*now [0-9]*%\)" &&
+	tool host_probe_memory "{\"limit\":1}" >out &&
+	test "$(json_get out .evidence.history)" = on
+'
+
 test_expect_success 'a bad PromQL query fails with its position' '
 	test_expect_code 1 "$EDGE" tool -c edge.conf query_metrics "{\"query\":\"rate(x[5m]\"}" >out &&
 	grep -q "position" out

@@ -371,3 +371,50 @@ bool evidence_history(const struct edge_conf *c, const char *query, const int64_
 	}
 	return any;
 }
+
+static size_t trend_value(char *out, size_t outsz, double v, enum trend_unit unit)
+{
+	char b[32];
+
+	switch (unit) {
+	case TREND_PCT:
+		return (size_t)snprintf(out, outsz, "%.0f%%", v);
+	case TREND_BYTES:
+		evidence_bytes(b, sizeof(b), v);
+		return (size_t)snprintf(out, outsz, "%s", b);
+	default:
+		return (size_t)snprintf(out, outsz, "%.1f/s", v);
+	}
+}
+
+void evidence_trend(cJSON *ev, const char *what, const double *ago3, double now,
+                    enum trend_unit unit)
+{
+	static const char *const labels[] = { "30 min ago", "15 min ago", "5 min ago" };
+	char line[256];
+	size_t o = 0;
+	int have = 0;
+
+	o += (size_t)snprintf(line, sizeof(line), "%s:", what);
+	for (int i = 0; i < 3 && o < sizeof(line); i++) {
+		if (isnan(ago3[i]))
+			continue;
+		have++;
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s ", labels[i]);
+		if (o < sizeof(line))
+			o += trend_value(line + o, sizeof(line) - o, ago3[i], unit);
+		if (o < sizeof(line))
+			o += (size_t)snprintf(line + o, sizeof(line) - o, ",");
+	}
+	if (!have) {
+		evidence_say(ev,
+		             "%s: the daemon's store has no samples from the last 30 minutes yet",
+		             what);
+		return;
+	}
+	if (o < sizeof(line))
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " now ");
+	if (o < sizeof(line))
+		trend_value(line + o, sizeof(line) - o, now, unit);
+	evidence_say(ev, "%s", line);
+}

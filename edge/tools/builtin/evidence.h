@@ -89,6 +89,13 @@ double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, co
 bool evidence_history(const struct edge_conf *c, const char *query, const int64_t *ago_ms, size_t n,
                       double *ret);
 
+/* A trend finding from evidence_history() values 30, 15 and 5 minutes ago and now:
+ * "busy: 30 min ago 12%, 15 min ago 40%, now 97%", leaving out points the store does not
+ * have (and saying so when it has none). */
+enum trend_unit { TREND_PCT, TREND_BYTES, TREND_PER_S };
+void evidence_trend(cJSON *ev, const char *what, const double *ago3, double now,
+                    enum trend_unit unit);
+
 /* Human sizes: "1.5 GiB". */
 void evidence_bytes(char *out, size_t outsz, double bytes);
 

@@ -105,10 +105,7 @@ static int cpu_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	                     "sum(rate(ongrid_cpu_seconds_total[1m])))",
 	                     ago, 3, hist)) {
 		json_add_str(ev, "history", "on");
-		evidence_say(ev,
-		             "busy 30 min ago %.0f%%, 15 min ago %.0f%%, 5 min ago %.0f%%, now "
-		             "%.0f%%",
-		             hist[0], hist[1], hist[2], busy);
+		evidence_trend(ev, "CPU busy", hist, busy, TREND_PCT);
 		cJSON *h = json_obj();
 		json_add_num(h, "busy_pct_30m_ago", hist[0]);
 		json_add_num(h, "busy_pct_15m_ago", hist[1]);

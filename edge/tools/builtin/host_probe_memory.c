@@ -77,7 +77,7 @@ static int mem_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	struct proc_row *procs;
 	size_t nprocs;
 	int truncated, r;
-	char s1[32], s2[32], s3[32], now_avail[32];
+	char s1[32], s2[32], s3[32];
 
 	r = evidence_sample(ctx->conf, "memory,pressure", 1000, &a, &b, &off, &ctx->diag);
 	if (r < 0)
@@ -103,7 +103,6 @@ static int mem_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	json_add_num(m, "swap_in_bytes_per_s", isnan(swapin) ? 0 : swapin);
 	json_add(ev, "memory", m);
 	evidence_bytes(s1, sizeof(s1), avail);
-	evidence_bytes(now_avail, sizeof(now_avail), avail);
 	evidence_bytes(s2, sizeof(s2), total);
 	evidence_bytes(s3, sizeof(s3), swap_t - swap_f);
 	evidence_say(ev, "%s available of %s (%.0f%% used), swap used %s", s1, s2,
@@ -138,13 +137,8 @@ static int mem_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	static const int64_t ago[] = { 1800000, 900000, 300000 }; /* 30, 15, 5 min */
 	double hist[3];
 	if (evidence_history(ctx->conf, "ongrid_memory_available_bytes", ago, 3, hist)) {
-		char h0[32], h1[32], h2[32];
-		evidence_bytes(h0, sizeof(h0), hist[0]);
-		evidence_bytes(h1, sizeof(h1), hist[1]);
-		evidence_bytes(h2, sizeof(h2), hist[2]);
 		json_add_str(ev, "history", "on");
-		evidence_say(ev, "available 30 min ago %s, 15 min ago %s, 5 min ago %s, now %s", h0,
-		             h1, h2, now_avail);
+		evidence_trend(ev, "memory available", hist, avail, TREND_BYTES);
 	} else {
 		json_add_str(ev, "history", "off: no daemon running; two samples 1 s apart now");
 	}

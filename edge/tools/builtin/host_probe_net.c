@@ -167,10 +167,7 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	if (evidence_history(ctx->conf, "sum(rate(ongrid_netstat_tcp_retrans_segs_total[1m]))", ago,
 	                     3, hist)) {
 		json_add_str(ev, "history", "on");
-		evidence_say(ev,
-		             "retransmits 30 min ago %.1f/s, 15 min ago %.1f/s, 5 min ago %.1f/s, "
-		             "now %.1f/s",
-		             hist[0], hist[1], hist[2], retr);
+		evidence_trend(ev, "TCP retransmits", hist, retr, TREND_PER_S);
 	} else {
 		json_add_str(ev, "history", "off: no daemon running; two samples 1 s apart now");
 	}
