@@ -71,10 +71,10 @@ struct edge_conf {
 	int64_t agent_max_steps;       /* tool calls per investigation */
 	int64_t agent_max_tokens;      /* model tokens per investigation */
 	/* alerts.*: edge/alert_rules.c, edge/alerting.c (local alert rules) */
-	char *alerts_rules_file;   /* "": the built-in rules only */
-	bool alerts_default_rules; /* load the built-in rules */
+	char *alerts_rules_file; /* "": the built-in rules only */
 	int64_t alerts_interval_ms;
-	bool alerts_investigate; /* a firing rule starts `ongrid-edge investigate` */
+	bool alerts_default_rules; /* load the built-in rules */
+	bool alerts_investigate;   /* a firing rule starts `ongrid-edge investigate` */
 };
 
 extern const struct conf_table edge_conf_table;
@@ -89,19 +89,19 @@ void edge_conf_release(struct edge_conf *c);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
-int cmd_run(int argc, char **argv);      /* edge/cmd_run.c */
-int cmd_query(int argc, char **argv);    /* edge/cmd_query.c */
-int cmd_connect(int argc, char **argv);  /* edge/cmd_connect.c */
-int cmd_outbox(int argc, char **argv);   /* edge/cmd_connect.c */
-int cmd_alerts(int argc, char **argv);   /* edge/cmd_alerts.c */
-int cmd_logs(int argc, char **argv);     /* edge/cmd_logs.c */
-int cmd_tail(int argc, char **argv);     /* edge/cmd_logs.c */
-int cmd_patterns(int argc, char **argv); /* edge/cmd_logs.c */
-int cmd_tools(int argc, char **argv);    /* edge/cmd_tools.c */
-int cmd_tool(int argc, char **argv);     /* edge/cmd_tool.c */
-int cmd_approve(int argc, char **argv);  /* edge/cmd_approve.c */
-int cmd_topology(int argc, char **argv); /* edge/cmd_topology.c */
-int cmd_deny(int argc, char **argv);     /* edge/cmd_approve.c */
+int cmd_run(int argc, char **argv);         /* edge/cmd_run.c */
+int cmd_query(int argc, char **argv);       /* edge/cmd_query.c */
+int cmd_connect(int argc, char **argv);     /* edge/cmd_connect.c */
+int cmd_outbox(int argc, char **argv);      /* edge/cmd_connect.c */
+int cmd_alerts(int argc, char **argv);      /* edge/cmd_alerts.c */
+int cmd_logs(int argc, char **argv);        /* edge/cmd_logs.c */
+int cmd_tail(int argc, char **argv);        /* edge/cmd_logs.c */
+int cmd_patterns(int argc, char **argv);    /* edge/cmd_logs.c */
+int cmd_tools(int argc, char **argv);       /* edge/cmd_tools.c */
+int cmd_tool(int argc, char **argv);        /* edge/cmd_tool.c */
+int cmd_approve(int argc, char **argv);     /* edge/cmd_approve.c */
+int cmd_topology(int argc, char **argv);    /* edge/cmd_topology.c */
+int cmd_deny(int argc, char **argv);        /* edge/cmd_approve.c */
 int cmd_investigate(int argc, char **argv); /* edge/cmd_investigate.c */
 /* Shared by cmd_tool.c and cmd_approve.c: the caller's name (--as, SUDO_USER, login) and
  * printing a gate result (returns the exit status). */

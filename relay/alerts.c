@@ -357,7 +357,7 @@ static void fingerprint_of(const struct alert *a, char *out, size_t outsz)
 	(void)EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
 	free(s);
 	for (unsigned i = 0; i < 8 && 2 * i + 2 < outsz; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
 }
 
 struct batch {

@@ -71,7 +71,7 @@ static int sha256_file(const char *path, char out[65])
 	}
 	free(data);
 	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + (size_t)2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 
