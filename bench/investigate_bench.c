@@ -9,6 +9,7 @@
  * usage: investigate_bench -c FILE [--runs N] "QUESTION"   (JSON on stdout)
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static double tokens(size_t bytes)
 {
-	return (double)((bytes + 3) / 4);
+	return ceil((double)bytes / 4.0);
 }
 
 /* The naive loop: the same calls, raw results; round trip k resends everything before it. */
@@ -86,7 +87,7 @@ static int naive(const struct edge_conf *c, const cJSON *rep, size_t base_bytes,
 int main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *question = NULL;
-	int runs = 5, trips_naive = 0;
+	int runs = 5, trips_naive = 0, mid;
 	int64_t wall[MAX_RUNS];
 	struct edge_conf c;
 	struct agent_opts o = { 0 };
@@ -138,7 +139,8 @@ int main(int argc, char **argv)
 	out = json_obj();
 	json_add_str(out, "question", question);
 	json_add_num(out, "runs", runs);
-	json_add_num(out, "wall_ms_median", (double)wall[runs / 2]);
+	mid = runs / 2;
+	json_add_num(out, "wall_ms_median", (double)wall[mid]);
 	json_add_num(out, "wall_ms_max", (double)wall[runs - 1]);
 	json_add_num(out, "tool_calls", trips_naive - 1);
 	json_add_num(out, "ongrid_round_trips", 2);

@@ -129,8 +129,8 @@ struct specialist {
 	const char *name;                  /* "sre", "network", "disk", "ops" */
 	const char *focus;                 /* one line for a model's system prompt */
 	const char *const *tools;          /* NULL-terminated */
-	int max_steps;                     /* tool calls of its own */
 	int64_t max_tokens;                /* model tokens of its own */
+	int max_steps;                     /* tool calls of its own */
 	enum agent_category categories[3]; /* what it answers for; CAT_UNKNOWN ends */
 };
 extern const struct specialist agent_specialists[];

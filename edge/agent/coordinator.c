@@ -305,7 +305,7 @@ static char *read_call(struct agent_run *run, const char *agent, const char *nam
 	*error = cJSON_GetObjectItemCaseSensitive(ev, "error") != NULL;
 	text = json_print(ev, false);
 	if (strlen(text) > LLM_RESULT_MAX)
-		memcpy(text + LLM_RESULT_MAX - 20, " [... cut]\0", 11);
+		snprintf(text + LLM_RESULT_MAX - 20, 20, " [... cut]");
 	snprintf(label, sizeof(label), "tool_result %s", name);
 	fenced = prompt_fence(label, text, nonce);
 	free(text);

@@ -570,9 +570,13 @@ static void rule_probe_disk(struct rules *r)
 		double pct;
 		struct candidate *c;
 
+		char *end;
+
 		if (!txt || txt[0] != '/' || !(is = strstr(txt, " is ")) ||
-		    (size_t)(is - txt) >= sizeof(mp) || sscanf(is, " is %lf%% full", &pct) != 1 ||
-		    pct < FS_USED_RATIO * 100)
+		    (size_t)(is - txt) >= sizeof(mp))
+			continue;
+		pct = strtod(is + 4, &end);
+		if (end == is + 4 || strncmp(end, "% full", 6) != 0 || pct < FS_USED_RATIO * 100)
 			continue;
 		memcpy(mp, txt, (size_t)(is - txt));
 		mp[is - txt] = '\0';

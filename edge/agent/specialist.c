@@ -52,32 +52,32 @@ static const char *const ops_tools[] = {
 };
 
 const struct specialist agent_specialists[] = {
-	{ "sre",
-	  "saturation and errors of the host as a whole: CPU, memory, pressure, OOM kills",
-	  sre_tools,
-	  12,
-	  20000,
-	  { CAT_CPU, CAT_MEMORY, CAT_UNKNOWN } },
-	{ "network",
-	  "connectivity: retransmits, resets, connect failures and latency per peer, "
-	  "DNS, the services this host talks to",
-	  network_tools,
-	  10,
-	  15000,
-	  { CAT_NETWORK, CAT_DEPENDENCY, CAT_UNKNOWN } },
-	{ "disk",
-	  "storage: filesystems filling, block I/O latency per device, who writes",
-	  disk_tools,
-	  10,
-	  15000,
-	  { CAT_DISK, CAT_UNKNOWN } },
-	{ "ops",
-	  "processes and services: crash loops, exit codes, restarts, configuration "
-	  "changes and the errors that follow them",
-	  ops_tools,
-	  12,
-	  20000,
-	  { CAT_SERVICE, CAT_CONFIG, CAT_UNKNOWN } },
+	{ .name = "sre",
+	  .focus = "saturation and errors of the host as a whole: CPU, memory, pressure, OOM kills",
+	  .tools = sre_tools,
+	  .max_steps = 12,
+	  .max_tokens = 20000,
+	  .categories = { CAT_CPU, CAT_MEMORY, CAT_UNKNOWN } },
+	{ .name = "network",
+	  .focus = "connectivity: retransmits, resets, connect failures and latency per peer, DNS, "
+	           "the services this host talks to",
+	  .tools = network_tools,
+	  .max_steps = 10,
+	  .max_tokens = 15000,
+	  .categories = { CAT_NETWORK, CAT_DEPENDENCY, CAT_UNKNOWN } },
+	{ .name = "disk",
+	  .focus = "storage: filesystems filling, block I/O latency per device, who writes",
+	  .tools = disk_tools,
+	  .max_steps = 10,
+	  .max_tokens = 15000,
+	  .categories = { CAT_DISK, CAT_UNKNOWN } },
+	{ .name = "ops",
+	  .focus = "processes and services: crash loops, exit codes, restarts, configuration "
+	           "changes and the errors that follow them",
+	  .tools = ops_tools,
+	  .max_steps = 12,
+	  .max_tokens = 20000,
+	  .categories = { CAT_SERVICE, CAT_CONFIG, CAT_UNKNOWN } },
 };
 const size_t agent_specialists_count = ARRAY_SIZE(agent_specialists);
 

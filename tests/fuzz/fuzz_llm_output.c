@@ -28,8 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	resp = json_parse(text, size, 65536, &d);
-	cJSON_ArrayForEach(call, cJSON_GetObjectItemCaseSensitive(resp, "tool_calls"))
-	{
+	cJSON_ArrayForEach(call, cJSON_GetObjectItemCaseSensitive(resp, "tool_calls")) {
 		const char *name = NULL;
 		const cJSON *args = NULL;
 
