@@ -206,12 +206,17 @@ if [ "$mode" = systemd ]; then
 	for u in ongrid-edge.service ongrid-edge-tunnel.service; do
 		sed -e "s|@BINDIR@|$bindir|g" -e "s|@CONF@|$conf|g" "$tmpd/$u" >"$unitdir/$u"
 	done
-	systemctl daemon-reload
-	if [ "$start" = yes ]; then
-		systemctl enable ongrid-edge.service ongrid-edge-tunnel.service >/dev/null 2>&1
-		systemctl restart ongrid-edge.service ongrid-edge-tunnel.service
+	# Under --root the units are for another system (an image): they are only written.
+	if [ -z "$root" ]; then
+		systemctl daemon-reload
+		if [ "$start" = yes ]; then
+			systemctl enable ongrid-edge.service ongrid-edge-tunnel.service >/dev/null 2>&1
+			systemctl restart ongrid-edge.service ongrid-edge-tunnel.service
+		fi
+		state="systemctl status ongrid-edge ongrid-edge-tunnel"
+	else
+		state="units written to $unitdir"
 	fi
-	state="systemctl status ongrid-edge ongrid-edge-tunnel"
 elif [ "$start" = yes ]; then
 	# No service manager: both run detached with pid files; re-running this script or
 	# --uninstall stops them.

@@ -101,7 +101,8 @@ if [ "$uninstall" = yes ]; then
 	fi
 	stop_foreground
 	rm -f "$unit" "$bindir/ongrid-relay" "$sharedir/ongrid-edge" "$sharedir/install-edge.sh" \
-		"$sharedir/edge.conf.example" "$sharedir/relay.conf.example"
+		"$sharedir/edge.conf.example" "$sharedir/relay.conf.example" \
+		"$sharedir/ongrid-edge.service" "$sharedir/ongrid-edge-tunnel.service"
 	rmdir "$sharedir" 2>/dev/null || true
 	[ -z "$root" ] && command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload 2>/dev/null || true
 	if [ "$keep_data" = yes ]; then
@@ -167,6 +168,7 @@ else
 	echo "$prog: no $from/ongrid-edge: the relay will not serve the edge binary" >&2
 fi
 cp "$here/install-edge.sh" "$sharedir/install-edge.sh"
+cp "$here/ongrid-edge.service" "$here/ongrid-edge-tunnel.service" "$sharedir/"
 cp "$here/edge.conf.example" "$here/relay.conf.example" "$sharedir/" 2>/dev/null || true
 
 # Proxy lines carry a marker so an upgrade with --http-proxy can rewrite them in place.
@@ -257,12 +259,17 @@ if [ "$mode" = systemd ]; then
 	mkdir -p "$unitdir"
 	sed -e "s|@BINDIR@|$bindir|g" -e "s|@CONF@|$conf|g" -e "s|@USER@|$user|g" \
 		"$here/ongrid-relay.service" >"$unit"
-	systemctl daemon-reload
-	if [ "$start" = yes ]; then
-		systemctl enable ongrid-relay.service >/dev/null 2>&1
-		systemctl restart ongrid-relay.service
+	# Under --root the unit is for another system (an image): it is only written.
+	if [ -z "$root" ]; then
+		systemctl daemon-reload
+		if [ "$start" = yes ]; then
+			systemctl enable ongrid-relay.service >/dev/null 2>&1
+			systemctl restart ongrid-relay.service
+		fi
+		started="systemctl status ongrid-relay"
+	else
+		started="unit written to $unit"
 	fi
-	started="systemctl status ongrid-relay"
 else
 	cmd="$bindir/ongrid-relay run -c $conf"
 	if [ "$start" = yes ]; then

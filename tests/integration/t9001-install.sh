@@ -60,6 +60,8 @@ test_expect_success 'the relay serves the edge installer with its URL, fingerpri
 	grep -q "^relay_url=\"wss://127.0.0.1:$WSS/\"" edge.sh &&
 	grep -q "^base_url=\"http://127.0.0.1:$HTTP\"" edge.sh &&
 	grep -q "^edge_sha256=\"$(sha256sum "$TRASH/from/ongrid-edge" | cut -d" " -f1)\"" edge.sh &&
+	curl -fsS "http://127.0.0.1:$HTTP/install/ongrid-edge.service" | grep -q "^ExecStart=@BINDIR@/ongrid-edge run -c @CONF@" &&
+	curl -fsS "http://127.0.0.1:$HTTP/install/ongrid-edge-tunnel.service" | grep -q "ongrid-edge connect" &&
 	curl -fsS "http://127.0.0.1:$HTTP/install/ongrid-edge" -o bin &&
 	cmp bin "$TRASH/from/ongrid-edge" &&
 	test "$(curl -s -o /dev/null -w %{http_code} "http://127.0.0.1:$HTTP/install/nothing")" = 404 &&
@@ -134,6 +136,31 @@ test_expect_success 'uninstall --keep-data leaves only the config and data' '
 		-e "^$E/etc/ongrid/" -e "^$E/var/lib/ongrid/" -e "^$R/var/log/ongrid-relay.log" \
 		-e "^$E/var/log/ongrid-edge" >left || true &&
 	test ! -s left
+'
+
+test_expect_success 'systemd mode writes units with the installed paths, and systemd-analyze accepts them' '
+	S=$TRASH/sroot &&
+	sh "$SRC/install/install.sh" --root "$S" --from "$TRASH/from" --systemd --no-start >out 2>&1 &&
+	grep -q "unit written to $S/etc/systemd/system/ongrid-relay.service" out &&
+	u=$S/etc/systemd/system/ongrid-relay.service &&
+	grep -q "^ExecStart=$S/usr/local/bin/ongrid-relay run -c $S/etc/ongrid/relay.conf$" "$u" &&
+	grep -q "^User=ongrid$" "$u" && ! grep -q "@" "$u" &&
+	grep -q "^  format = \"journal\";" "$S/etc/ongrid/relay.conf" &&
+	fp=$("$S/usr/local/bin/ongrid-relay" enrol --fingerprint -c "$S/etc/ongrid/relay.conf") &&
+	sh "$SRC/install/install-edge.sh" --root "$S" --from "$TRASH/from" --systemd --no-start \
+		--relay wss://127.0.0.1:1/ --fingerprint "$fp" --access-key ogk_1 --secret-key ogs_1 >out 2>&1 &&
+	for n in ongrid-edge ongrid-edge-tunnel; do
+		grep -q "^ExecStart=$S/usr/local/bin/ongrid-edge " "$S/etc/systemd/system/$n.service" &&
+		! grep -q "@" "$S/etc/systemd/system/$n.service" || return 1
+	done &&
+	if command -v systemd-analyze >/dev/null; then
+		systemd-analyze verify --man=no "$u" "$S/etc/systemd/system/ongrid-edge.service" \
+			"$S/etc/systemd/system/ongrid-edge-tunnel.service" 2>verify.err ||
+		{ cat verify.err; false; }
+	fi &&
+	sh "$SRC/install/install-edge.sh" --uninstall --root "$S" &&
+	sh "$SRC/install/install.sh" --uninstall --root "$S" &&
+	find "$S" -type f >left && test ! -s left
 '
 
 test_expect_success 'uninstall without --keep-data leaves nothing' '
