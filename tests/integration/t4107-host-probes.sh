@@ -70,7 +70,7 @@ test_expect_success NETNS,NFT,PYTHON3 'host_probe_net: a peer behind a 20% drop 
 	table inet ongrid_t4107 {
 		chain input {
 			type filter hook input priority 0;
-			tcp dport 5001 numgen random mod 100 < 20 drop
+			tcp dport { 5001, 5002 } numgen random mod 100 < 20 drop
 		}
 	}
 	NFT
@@ -94,6 +94,37 @@ time.sleep(60)" >lossy.out & } &&
 	test "$(json_get out .evidence.peers[0].process)" = oglossy &&
 	test "$(json_get out ".evidence.peers[0].retransmits")" -ge 5 &&
 	json_get out "d[\"evidence\"][\"findings\"]" | grep -q "most retransmits on open connections: 198.18.7.2:5001 from oglossy"
+'
+
+test_expect_success BPF,NETNS,NFT,PYTHON3 'with the daemon, the lossy peer is named from the tcp eBPF collector with its rate' '
+	mkdir -p run && cat >edge.conf <<-EOF &&
+	data_dir = "$TRASH/data";
+	control_socket = "$TRASH/run/edge.sock";
+	collect = { interval = "1s"; };
+	metrics = { enabled = false; };
+	changes = { watch = []; bin_dirs = []; };
+	EOF
+	daemon_start edge "$EDGE" run -c edge.conf &&
+	wait_for 10 "test -S $TRASH/run/edge.sock" &&
+	wait_for 20 "\"$EDGE\" status -c edge.conf --json >st.json && test \$(json_get st.json .daemon.rounds) -ge 2" &&
+	{ timeout 60 ip netns exec $NS "$PY" -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"198.18.7.2\", 5002)); s.listen(8)
+a, _ = s.accept()
+while a.recv(65536): pass" & } &&
+	sleep 0.5 &&
+	./oglossy -c "
+import socket
+c = socket.create_connection((\"198.18.7.2\", 5002), timeout=20)
+c.sendall(b\"x\" * 1500000)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)" &&
+	sleep 3 &&
+	"$EDGE" tool -c edge.conf host_probe_net "{}" --json >out &&
+	test "$(json_get out .evidence.history)" = on &&
+	json_get out "d[\"evidence\"][\"findings\"]" | grep -q "retransmits to 198.18.7.2: [0-9.]*/s over the last 5 min (eBPF)" &&
+	test "$(json_get out .evidence.peers_history[0].peer)" = 198.18.7.2
 '
 
 test_done

@@ -23,6 +23,48 @@ static int by_retrans(const void *a, const void *b)
 	return x->rtt_ms < y->rtt_ms ? 1 : x->rtt_ms > y->rtt_ms ? -1 : 0;
 }
 
+/* With the daemon: the peers the tcp eBPF collector saw retransmitting most in the last
+ * 5 minutes, each against its rate 30 minutes ago. */
+static void peer_history(struct tool_ctx *ctx, cJSON *ev)
+{
+	cJSON *res = NULL, *s, *rows;
+	struct diag d = { 0 };
+
+	if (evidence_promql(ctx->conf, "topk(5, rate(ongrid_tcp_retransmits_total[5m]) > 0)", 0,
+	                    &res, &d) < 0)
+		return;
+	rows = evidence_rows(ev, "peers_history");
+	cJSON_ArrayForEach(s, res) {
+		const char *peer = cJSON_GetStringValue(
+		        cJSON_GetObjectItem(cJSON_GetObjectItem(s, "metric"), "peer"));
+		const char *v = cJSON_GetStringValue(
+		        cJSON_GetArrayItem(cJSON_GetObjectItem(s, "value"), 1));
+		char q[200];
+		int64_t ago[1] = { 1800000 };
+		double before = NAN, now = v ? strtod(v, NULL) : NAN;
+		if (!peer || strchr(peer, '"') || strchr(peer, '\\'))
+			continue;
+		snprintf(q, sizeof(q), "rate(ongrid_tcp_retransmits_total{peer=\"%s\"}[5m])", peer);
+		evidence_history(ctx->conf, q, ago, 1, &before);
+		cJSON *o = json_obj();
+		json_add_str(o, "peer", peer);
+		json_add_num(o, "retransmits_per_s_5m", now);
+		if (!isnan(before))
+			json_add_num(o, "retransmits_per_s_30m_ago", before);
+		json_push(rows, o);
+		if (isnan(before))
+			evidence_say(ev, "retransmits to %s: %.2f/s over the last 5 min (eBPF)",
+			             peer, now);
+		else
+			evidence_say(
+			        ev,
+			        "retransmits to %s went from %.2f/s 30 min ago to %.2f/s over the "
+			        "last 5 min (eBPF)",
+			        peer, before, now);
+	}
+	cJSON_Delete(res);
+}
+
 static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence)
 {
 	struct snapshot a, b;
@@ -168,6 +210,7 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	                     3, hist)) {
 		json_add_str(ev, "history", "on");
 		evidence_trend(ev, "TCP retransmits", hist, retr, TREND_PER_S);
+		peer_history(ctx, ev);
 	} else {
 		json_add_str(ev, "history", "off: no daemon running; two samples 1 s apart now");
 	}
