@@ -3,8 +3,8 @@
  * status, so a crash loop (the same command dying again and again with one code or
  * signal) shows as a counter that climbs.
  *
- * An exit counts once per process, when its last thread exits (signal->live reaches 0),
- * with the status wait(2) would report. Counts are per (comm, event, status) in a hash
+ * An exit counts once per process, when its last thread exits, with the status wait(2)
+ * would report. Counts are per (comm, event, status) in a hash
  * updated with atomic adds: no record per event leaves the kernel.
  */
 #include <vmlinux.h>
@@ -48,18 +48,34 @@ int BPF_PROG(sched_process_exec, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sched_process_exit, struct task_struct *p)
+static __always_inline void count_exit(struct task_struct *p)
 {
 	struct proc_key k = { .event = PROCEXEC_EXIT };
 
-	/* do_exit() decrements signal->live before this tracepoint: 0 means the whole
-	 * process is gone, not just one of its threads. */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
-		return 0;
 	k.status = BPF_CORE_READ(p, exit_code) & 0xffff;
 	BPF_CORE_READ_STR_INTO(&k.comm, p, comm);
 	count(&k);
+}
+
+/* Kernels since 6.16 pass group_dead, the result of do_exit()'s own
+ * atomic_dec_and_test(&signal->live): true for exactly one thread of the process. User
+ * space loads this program when the tracepoint has that argument. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit_group, struct task_struct *p, bool group_dead)
+{
+	if (group_dead)
+		count_exit(p);
+	return 0;
+}
+
+/* Older kernels: read signal->live after do_exit() decremented it. When the last two
+ * threads of a process exit at the same moment on two CPUs, both can read 0, so an exit
+ * can be counted twice there; the kernel gives no exact signal before 6.16. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		count_exit(p);
 	return 0;
 }
 

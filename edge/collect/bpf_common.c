@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <uthash.h>
@@ -131,6 +132,34 @@ bool ebpf_tp_btf_ok(const char *tp)
 	}
 	log_debug("tp_btf/%s: %s", tp, ok ? "loads" : "refused, using raw_tp");
 	return ok;
+}
+
+int ebpf_tp_nargs(const char *tp)
+{
+#if ONGRID_BPF
+	char name[128];
+	const struct btf_type *t;
+	struct btf *btf;
+	int id, r;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+	/* typedef -> pointer -> function prototype (void *ctx, args...) */
+	if (t)
+		t = btf__type_by_id(btf, t->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	r = t && btf_is_func_proto(t) && btf_vlen(t) > 0 ? (int)btf_vlen(t) - 1 : -ENOENT;
+	btf__free(btf);
+	return r;
+#else
+	(void)tp;
+	return -EOPNOTSUPP;
+#endif
 }
 
 void ebpf_pick_programs(struct bpf_object *obj, bool tp_btf)

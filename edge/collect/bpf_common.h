@@ -27,6 +27,12 @@ int ebpf_check(const struct collect_env *env, struct diag *why);
  * ONGRID_BPF_NO_TP_BTF set in the environment, always false. */
 bool ebpf_tp_btf_ok(const char *tp);
 
+/* How many arguments tracepoint tp passes to a tp_btf program, from the kernel's BTF
+ * (the btf_trace_<tp> prototype, without its leading context pointer). Tracepoints gain
+ * arguments across kernel versions (sched_process_exit got group_dead in 6.16); a
+ * collector picks the program that matches. Returns the count or a negative errno. */
+int ebpf_tp_nargs(const char *tp);
+
 /* Choose which of obj's programs load: those in "tp_btf/" sections when tp_btf is true,
  * those in "raw_tp/" sections otherwise. Programs in other sections are left alone. */
 void ebpf_pick_programs(struct bpf_object *obj, bool tp_btf);

@@ -75,6 +75,11 @@ static int procexec_start(const struct collect_env *env, void **ret_state, struc
 		r = ebpf_fail(why, -errno, "open");
 		goto out_stop;
 	}
+	/* Exactly one of the two exit programs loads: the kernel's group_dead where the
+	 * tracepoint passes it (see procexec.bpf.c), signal->live otherwise. */
+	bool group_dead = ebpf_tp_nargs("sched_process_exit") >= 2;
+	bpf_program__set_autoload(p->skel->progs.sched_process_exit_group, group_dead);
+	bpf_program__set_autoload(p->skel->progs.sched_process_exit, !group_dead);
 	r = procexec_bpf__load(p->skel);
 	if (r < 0) {
 		ebpf_fail(why, r, "load");
