@@ -410,6 +410,44 @@ static int ctl_alerts(void *udata, const cJSON *req, cJSON **ret, struct diag *d
 	return 0;
 }
 
+/* Log lines are read in slices of DAEMON_LOGS_BUDGET bytes (a few ms of work each), at
+ * most DAEMON_LOGS_SLICES slices per tick, so a burst of log lines cannot starve the
+ * collection timer or the control socket; a backlog drains over the following ticks. */
+#define DAEMON_LOGS_BUDGET      ((size_t)256 * 1024)
+#define DAEMON_LOGS_SLICES      8
+#define DAEMON_LOGS_INTERVAL_MS 250
+
+static void on_logs(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *dm = w->data;
+	struct diag d = { 0 };
+	int r = 1;
+
+	(void)loop, (void)revents;
+	for (int i = 0; i < DAEMON_LOGS_SLICES && r == 1; i++)
+		r = logs_poll(dm->logs, now_ms(), false, &d);
+	if (r < 0)
+		log_warn("logs: %s", d.msg);
+}
+
+static void start_logs(struct daemon *dm)
+{
+	struct diag d = { 0 };
+
+	/* Logs are evidence, not a reason to refuse to start: say why they are off. */
+	if (logs_open(&dm->conf, &dm->logs, &d) < 0) {
+		log_warn("log tailing is off: %s", d.msg);
+		dm->logs = NULL;
+		return;
+	}
+	logs_set_budget(dm->logs, DAEMON_LOGS_BUDGET);
+	ctl_server_register(dm->ctl, "logs", logs_ctl_query, dm->logs);
+	ctl_server_register(dm->ctl, "log_patterns", logs_ctl_patterns, dm->logs);
+	ev_timer_init(&dm->logs_timer, on_logs, 0., DAEMON_LOGS_INTERVAL_MS / 1000.);
+	dm->logs_timer.data = dm;
+	ev_timer_start(dm->loop, &dm->logs_timer);
+}
+
 int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 {
 	int r;
@@ -462,6 +500,7 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);
 	ctl_server_register(dm->ctl, "investigate", ctl_investigate, dm);
 	ctl_server_register(dm->ctl, "alerts", ctl_alerts, dm);
+	start_logs(dm);
 	ev_io_init(&dm->ctl_io, on_ctl, ctl_server_fd(dm->ctl), EV_READ);
 	dm->ctl_io.data = dm;
 	ev_io_start(dm->loop, &dm->ctl_io);
@@ -526,6 +565,10 @@ void daemon_close(struct daemon *dm)
 	collector_set_stop(&dm->set);
 	change_close(dm->changes);
 	alerting_stop(dm->alerting);
+	if (dm->logs) {
+		ev_timer_stop(dm->loop, &dm->logs_timer);
+		logs_close(dm->logs); /* commits what was read */
+	}
 	if (tsdb_flush(dm->db, &d) < 0)
 		log_err("cannot flush the time-series store at exit: %s", d.msg);
 	else

@@ -15,6 +15,7 @@
 #include <ev.h>
 
 #include "edge/alerting.h"
+#include "edge/logs/logs.h"
 #include "edge/collect/collector.h"
 #include "edge/ctl.h"
 #include "edge/edge.h"
@@ -44,9 +45,11 @@ struct daemon {
 	uint64_t rounds, append_errors, flushes, flush_errors;
 	uint64_t round_buckets[DAEMON_ROUND_BUCKETS], round_overflow;
 	double round_sum_s;
-	struct buf scratch;     /* /proc/self/status, reused */
-	struct change *changes; /* edge/change.h, polled every round; NULL when off */
+	struct buf scratch;        /* /proc/self/status, reused */
+	struct change *changes;    /* edge/change.h, polled every round; NULL when off */
 	struct alerting *alerting; /* edge/alerting.h: local alert rules; NULL when off */
+	struct logs *logs;         /* edge/logs/logs.h: tailing and index; NULL when off */
+	ev_timer logs_timer;
 };
 
 /* Load the configuration, open the store, start the collectors, the control socket and
