@@ -51,7 +51,7 @@ static const char *const answer_commands[] = {
 	"tail",    "sed",   "awk",     "cut",   "sort",  "wc",       "tr",      "kill",     "mkdir",
 	"rm",      "cp",    "mv",      "ln",    "id",    "readlink", "dirname", "basename", "env",
 	"expr",    "seq",   "date",    "touch", "chmod", "mount",    "umount",  "ip",       "nft",
-	"losetup", "curl",  "git",     "make",  NULL,
+	"losetup", "curl",  "git",     "make",  "sh",    "bash",     "dash",    "zsh",      NULL,
 };
 
 /* ---- gathering ---------------------------------------------------------------------- */
@@ -280,13 +280,55 @@ static void claim(struct candidate *c, const cJSON *fact, const char *fmt, ...)
 	c->nclaims++;
 }
 
+/* Growth of a counter over the window; a series that appeared inside it grew from 0. */
+static double counter_growth(const struct stats *s, double window_start)
+{
+	return s->t_first > window_start ? s->last : s->last - s->first;
+}
+
+static double window_start_of(const cJSON *fact)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(fact, "args");
+	double minutes = jnum(a, "minutes"), step = jnum(a, "step_s");
+	const cJSON *series, *pt;
+	double latest = 0;
+
+	/* the window ends at the latest sample any series has */
+	cJSON_ArrayForEach(series, fact_result(fact)) {
+		const cJSON *vals = cJSON_GetObjectItemCaseSensitive(series, "values");
+		double t;
+
+		pt = cJSON_GetArrayItem(vals, cJSON_GetArraySize(vals) - 1);
+		t = cJSON_GetNumberValue(cJSON_GetArrayItem(pt, 0));
+		if (t > latest)
+			latest = t;
+	}
+	return latest - (isnan(minutes) ? 0 : minutes * 60) + 2 * (isnan(step) ? 1 : step);
+}
+
 /* Processes now, summed per command: two stress workers are one suspect at 200%. */
 struct proc_sum {
 	char comm[64];
 	double cpu_pct;
+	double moved; /* percent points gained over the window (history only) */
 	int n;
 	long pid;
 };
+
+/* Busiest first, by what moved in the window, then by what it uses now: on a shared host
+ * the steady consumers are the background, the one that rose is the news. */
+static void sort_procs(struct proc_sum *p, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i;
+		     j > 0 && (p[j].moved > p[j - 1].moved ||
+		               (p[j].moved == p[j - 1].moved && p[j].cpu_pct > p[j - 1].cpu_pct));
+		     j--) {
+			struct proc_sum t = p[j];
+			p[j] = p[j - 1];
+			p[j - 1] = t;
+		}
+}
 
 static int top_commands(const cJSON *facts, struct proc_sum *out, int max)
 {
@@ -309,6 +351,7 @@ static int top_commands(const cJSON *facts, struct proc_sum *out, int max)
 				continue;
 			snprintf(out[n].comm, sizeof(out[n].comm), "%s", comm);
 			out[n].cpu_pct = 0;
+			out[n].moved = 0;
 			out[n].n = 0;
 			out[n].pid = (long)jnum(p, "pid");
 			n++;
@@ -331,32 +374,34 @@ static int top_commands(const cJSON *facts, struct proc_sum *out, int max)
 static int top_commands_history(const cJSON *facts, struct proc_sum *out, int max)
 {
 	const cJSON *f = find_fact(facts, "proc_cpu"), *series;
+	double ws = f ? window_start_of(f) : 0;
 	int n = 0;
 
 	cJSON_ArrayForEach(series, fact_result(f)) {
 		const cJSON *vals = cJSON_GetObjectItemCaseSensitive(series, "values");
 		const char *comm = label(series, "comm");
-		int len = cJSON_GetArraySize(vals), k = 0;
-		double sum = 0;
+		int len = cJSON_GetArraySize(vals), k = 0, k0 = 0;
+		double sum = 0, sum0 = 0, t0;
 
-		if (!comm || n == max)
+		if (!comm || n == max || len == 0)
 			continue;
 		for (int i = len - 5 < 0 ? 0 : len - 5; i < len; i++, k++)
 			sum += sample_value(cJSON_GetArrayItem(vals, i));
-		if (k == 0 || isnan(sum))
+		/* the start of the window, or zero for a command that appeared inside it */
+		t0 = cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(vals, 0), 0));
+		if (t0 <= ws)
+			for (int i = 0; i < 5 && i < len; i++, k0++)
+				sum0 += sample_value(cJSON_GetArrayItem(vals, i));
+		if (k == 0 || isnan(sum) || isnan(sum0))
 			continue;
 		snprintf(out[n].comm, sizeof(out[n].comm), "%s", comm);
 		out[n].cpu_pct = sum / k * 100;
+		out[n].moved = out[n].cpu_pct - (k0 ? sum0 / k0 * 100 : 0);
 		out[n].n = 1;
 		out[n].pid = 0;
 		n++;
 	}
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && out[j].cpu_pct > out[j - 1].cpu_pct; j--) {
-			struct proc_sum t = out[j];
-			out[j] = out[j - 1];
-			out[j - 1] = t;
-		}
+	sort_procs(out, n);
 	return n;
 }
 
@@ -375,17 +420,17 @@ static void rule_cpu(struct rules *r)
 
 		for (j = 0; j < n && strcmp(top[j].comm, live[i].comm) != 0; j++)
 			;
-		if (j == n && n < (int)ARRAY_SIZE(top))
-			top[n++] = live[i];
-		else if (j < n && live[i].cpu_pct > top[j].cpu_pct)
+		if (j == n && n < (int)ARRAY_SIZE(top)) {
+			top[n] = live[i];
+			top[n++].moved = 0; /* not in history: no telling whether it moved */
+		} else if (j < n && live[i].cpu_pct > top[j].cpu_pct) {
+			double moved = top[j].moved + (live[i].cpu_pct - top[j].cpu_pct);
+
 			top[j] = live[i];
-	}
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && top[j].cpu_pct > top[j - 1].cpu_pct; j--) {
-			struct proc_sum t = top[j];
-			top[j] = top[j - 1];
-			top[j - 1] = t;
+			top[j].moved = moved;
 		}
+	}
+	sort_procs(top, n);
 	if (n > 0 && top[0].pid == 0)
 		procs = find_fact(r->facts, "proc_cpu");
 	struct stats s = { 0 };
@@ -441,32 +486,6 @@ static void rule_runq(struct rules *r)
 			      "run-queue wait p99 reached %.0f ms (tasks wait for a CPU)",
 			      s.max * 1000);
 		}
-}
-
-/* Growth of a counter over the window; a series that appeared inside it grew from 0. */
-static double counter_growth(const struct stats *s, double window_start)
-{
-	return s->t_first > window_start ? s->last : s->last - s->first;
-}
-
-static double window_start_of(const cJSON *fact)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(fact, "args");
-	double minutes = jnum(a, "minutes"), step = jnum(a, "step_s");
-	const cJSON *series, *pt;
-	double latest = 0;
-
-	/* the window ends at the latest sample any series has */
-	cJSON_ArrayForEach(series, fact_result(fact)) {
-		const cJSON *vals = cJSON_GetObjectItemCaseSensitive(series, "values");
-		double t;
-
-		pt = cJSON_GetArrayItem(vals, cJSON_GetArraySize(vals) - 1);
-		t = cJSON_GetNumberValue(cJSON_GetArrayItem(pt, 0));
-		if (t > latest)
-			latest = t;
-	}
-	return latest - (isnan(minutes) ? 0 : minutes * 60) + 2 * (isnan(step) ? 1 : step);
 }
 
 static void rule_oom(struct rules *r)

@@ -136,6 +136,21 @@ static void cpu_saturation_names_the_command(void **state)
 	expect_cause(CAT_UNKNOWN, "cpu", "stress-ng");
 }
 
+static void the_command_that_rose_beats_a_steady_busier_one(void **state)
+{
+	char s[8192], a[4096], b[4096];
+
+	(void)state;
+	series(s, sizeof(s), "", 0.9, 1.0, 30, 0);
+	metric_fact("sre", "cpu_busy", "busy", s);
+	/* a steady compiler at 90% of a core, and a newcomer at 60% from the middle */
+	series(a, sizeof(a), "\"comm\":\"clang-tidy\"", 0.9, 0.9, 0, 0);
+	series(b, sizeof(b), "\"comm\":\"stress-ng-cpu\"", 0.6, 0.6, 0, 30);
+	snprintf(s, sizeof(s), "%s,%s", a, b);
+	metric_fact("sre", "proc_cpu", "rate", s);
+	expect_cause(CAT_CPU, "cpu", "stress-ng-cpu");
+}
+
 static void a_filling_filesystem_beats_a_busy_cpu(void **state)
 {
 	char s[8192], a[4096], b[4096];
@@ -270,6 +285,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(cpu_saturation_names_the_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_command_that_rose_beats_a_steady_busier_one,
+		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(a_filling_filesystem_beats_a_busy_cpu, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(a_full_but_still_filesystem_needs_the_question,
