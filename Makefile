@@ -46,9 +46,10 @@ SAN_LDFLAGS = -pie -fsanitize=address,undefined
 .PHONY: all deps run check lint bench fuzz clean install format
 all: deps $(B)/ongrid-edge $(B)/ongrid-relay
 
-# The main job on embedded defaults: what this host lets ongrid see, right now.
+# The main job on embedded defaults: an investigation of this host, right now (the
+# offline planner when no relay or model is configured).
 run: all
-	$(Q)$(B)/ongrid-edge status
+	$(Q)$(B)/ongrid-edge investigate "is this host healthy?"
 
 # Dependencies: install/deps.sh is idempotent and returns at once when nothing is missing.
 DEPS_STAMP := $(B)/.deps-$(DEPS)
