@@ -355,6 +355,24 @@ static int llm_investigate(struct agent_run *run, struct llm_session *ls, const 
 
 	prompt_nonce(nonce, sizeof(nonce));
 	prompt = prompt_investigation(run->report, nonce);
+	{
+		/* a follow-up: the incident's earlier conclusions (compacted in the dispatch
+		 * step), fenced like any other data */
+		const cJSON *first = cJSON_GetArrayItem(timeline_events(run->tl), 0);
+		const cJSON *earlier = cJSON_GetObjectItemCaseSensitive(
+		        cJSON_GetObjectItemCaseSensitive(first, "detail"), "earlier");
+
+		if (cJSON_IsArray(earlier)) {
+			char *e = json_print(earlier, false),
+			     *f = prompt_fence("incident_history", e, nonce);
+			char *joined = xasprintf("%s\nEarlier in this incident:\n%s", prompt, f);
+
+			free(prompt);
+			prompt = joined;
+			free(e);
+			free(f);
+		}
+	}
 	m = json_obj();
 	json_add_str(m, "role", "user");
 	json_add_str(m, "content", prompt);
