@@ -168,6 +168,16 @@ int llm_tool_call_parse(const cJSON *call, const char **ret_name, const cJSON **
 int reviewer_check(struct agent_run *run, const char *tool, const cJSON *args, char *why,
                    size_t whylen);
 
+/* ---- serve.c ---------------------------------------------------------------------------
+ * The relay's "investigate" request (chat, alerts; docs/protocol.md): each one runs
+ * `ongrid-edge investigate --json` as a child of whoever holds the tunnel, so the tunnel's
+ * loop never waits on an investigation, and the report is the reply. conf_path (NULL = the
+ * default) is the configuration the child reads. The loop must be libev's default loop
+ * (child watchers). */
+struct tunnel;
+struct ev_loop;
+int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path);
+
 /* ---- coordinator.c --------------------------------------------------------------------- */
 struct agent_opts {
 	const char *question;

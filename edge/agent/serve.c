@@ -1,0 +1,215 @@
+/* serve.c - the relay asks this edge to investigate (a chat question, an alert). The
+ * investigation runs as a child process, `ongrid-edge investigate --json`, exactly as a
+ * person at the host would run it: same planner, same gate, same timeline and incident
+ * history. The tunnel's loop only watches the child's output and exit; a cancel or a
+ * passed deadline terminates the child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "edge/agent/agent.h"
+#include "edge/tunnel.h"
+#include "shared/alloc.h"
+#include "shared/buf.h"
+#include "shared/compiler.h"
+#include "shared/json.h"
+#include "shared/limits.h"
+#include "shared/banned.h"
+
+/* A report is findings, not dumps; a child that prints more is broken. */
+#define REPORT_MAX_BYTES (8u << 20)
+
+struct serve {
+	struct tunnel *t;
+	struct ev_loop *loop;
+	char *conf_path;
+};
+
+struct job {
+	struct ev_loop *loop;
+	struct tunnel_call *call; /* NULL once cancelled */
+	ev_child child;
+	ev_io io;
+	struct buf out;
+	int fd, status;
+	pid_t pid;
+	bool exited, eof, overflow;
+};
+
+static void finish(struct job *j)
+{
+	struct diag d = { 0 };
+	cJSON *rep;
+
+	if (!j->exited || !j->eof)
+		return;
+	if (j->call) {
+		if (j->overflow)
+			tunnel_reply_error(j->call, -E2BIG, "the report is over %u bytes",
+			                   REPORT_MAX_BYTES);
+		else if (!WIFEXITED(j->status) || WEXITSTATUS(j->status) != 0)
+			tunnel_reply_error(j->call, -EIO, "the investigation failed (%s %d)",
+			                   WIFEXITED(j->status) ? "exit status" : "signal",
+			                   WIFEXITED(j->status) ? WEXITSTATUS(j->status)
+			                                        : WTERMSIG(j->status));
+		else if (!(rep = json_parse(buf_str(&j->out), j->out.len, REPORT_MAX_BYTES, &d)))
+			tunnel_reply_error(j->call, -EPROTO,
+			                   "the investigation printed no report: %s", d.msg);
+		else {
+			tunnel_reply(j->call, rep);
+			cJSON_Delete(rep);
+		}
+	}
+	buf_release(&j->out);
+	free(j);
+}
+
+static void on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct job *j = container_of(w, struct job, io);
+	char tmp[16384];
+	ssize_t n;
+
+	(void)revents;
+	n = read(j->fd, tmp, sizeof(tmp));
+	if (n > 0) {
+		if (buf_add(&j->out, tmp, (size_t)n) < 0 && !j->overflow) {
+			j->overflow = true;
+			kill(j->pid, SIGTERM);
+		}
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	ev_io_stop(loop, w);
+	close(j->fd);
+	j->eof = true;
+	finish(j);
+}
+
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct job *j = container_of(w, struct job, child);
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	j->status = w->rstatus;
+	j->exited = true;
+	finish(j);
+}
+
+static void on_cancel(void *udata)
+{
+	struct job *j = udata;
+
+	j->call = NULL;
+	kill(j->pid, SIGTERM);
+}
+
+static void progress_done(void *udata, int err, const cJSON *payload, const char *msg)
+{
+	(void)udata, (void)err, (void)payload, (void)msg;
+}
+
+static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
+{
+	struct serve *sv = udata;
+	const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "question"));
+	const char *inc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "incident_id"));
+	const char *argv[12];
+	struct job *j;
+	cJSON *prog;
+	char *question;
+	int fds[2], a = 0;
+	pid_t pid;
+
+	if (!q || !*q || strlen(q) > ONGRID_AGENT_QUESTION_MAX_BYTES) {
+		tunnel_reply_error(call, -EINVAL, "investigate.question: expected 1 to %u bytes",
+		                   ONGRID_AGENT_QUESTION_MAX_BYTES);
+		return;
+	}
+	if (inc && (!*inc || strlen(inc) > 128)) {
+		tunnel_reply_error(call, -EINVAL,
+		                   "investigate.incident_id: expected 1 to 128 bytes");
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		tunnel_reply_error(call, -errno, "cannot start the investigation: %s",
+		                   strerror(errno));
+		return;
+	}
+	/* a question that starts with '-' is still a question, not an option */
+	question = xasprintf("%s%s", q[0] == '-' ? " " : "", q);
+	argv[a++] = "ongrid-edge";
+	argv[a++] = "investigate";
+	argv[a++] = "--json";
+	if (sv->conf_path) {
+		argv[a++] = "-c";
+		argv[a++] = sv->conf_path;
+	}
+	if (inc) {
+		argv[a++] = "--incident";
+		argv[a++] = inc;
+	}
+	argv[a++] = question;
+	argv[a] = NULL;
+	pid = fork();
+	if (pid < 0) {
+		tunnel_reply_error(call, -errno, "cannot start the investigation: %s",
+		                   strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		free(question);
+		return;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(fds[1], 1);
+		execv("/proc/self/exe", (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	free(question);
+	j = xcalloc(1, sizeof(*j));
+	j->loop = sv->loop;
+	j->call = call;
+	j->pid = pid;
+	j->fd = fds[0];
+	buf_init(&j->out, REPORT_MAX_BYTES);
+	(void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
+	ev_io_init(&j->io, on_read, j->fd, EV_READ);
+	ev_io_start(sv->loop, &j->io);
+	ev_child_init(&j->child, on_child, pid, 0);
+	ev_child_start(sv->loop, &j->child);
+	tunnel_call_on_cancel(call, on_cancel, j);
+	/* one line for the chat thread while the planner works */
+	prog = json_obj();
+	json_add_str(prog, "incident_id", inc ? inc : "");
+	json_add_str(prog, "text",
+	             "investigating: metrics that moved, log spikes, latency tails, "
+	             "changes");
+	(void)tunnel_request(sv->t, "investigate.progress", prog, 10000, progress_done, NULL, NULL);
+	cJSON_Delete(prog);
+}
+
+int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path)
+{
+	/* lives as long as the process: the tunnel keeps a pointer to it */
+	struct serve *sv = xcalloc(1, sizeof(*sv));
+
+	sv->t = t;
+	sv->loop = loop;
+	sv->conf_path = conf_path ? xstrdup(conf_path) : NULL;
+	return tunnel_register_handler(t, "investigate", h_investigate, sv);
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+test_description='a question asked at the relay (ongrid-relay ask) reaches the edge, which investigates with the offline planner and answers with the report'
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$SRC/tests/lib/relay-lib.sh"
+
+test_expect_success PYTHON3 'a relay, and an edge holding the tunnel' '
+	relay_setup && relay_start &&
+	key_create web-9 &&
+	edge_conf web-9 web-9 "control_socket = \"$TRASH/run/edge.sock\";
+agent = { window = \"1m\"; mode = \"offline\"; };" &&
+	edge_start web-9 &&
+	wait_for 15 "edge_connected web-9"
+'
+
+test_expect_success PYTHON3 'ask: the report comes back from a real investigation on the edge' '
+	"$RELAY" ask -c "$TRASH/relay.conf" web-9 "why is this host slow?" </dev/null >out 2>err &&
+	grep -q "Summary: " out &&
+	grep -q "Root cause (" out &&
+	test -s "$TRASH/web-9/timeline.db" &&
+	"$PY" -c "import sqlite3,sys; n=sqlite3.connect(sys.argv[1]).execute(\"select count(*) from investigations where question = ?\", (\"why is this host slow?\",)).fetchone()[0]; sys.exit(0 if n == 1 else 1)" "$TRASH/web-9/timeline.db"
+'
+
+test_expect_success PYTHON3 'a follow-up in the thread is the same incident on the edge' '
+	printf "and since when?\n" | "$RELAY" ask -c "$TRASH/relay.conf" web-9 "is the disk full?" >out2 2>err2 &&
+	"$PY" -c "
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(\"select incident from investigations where question in (?, ?)\", (\"is the disk full?\", \"and since when?\")).fetchall()
+sys.exit(0 if len(rows) == 2 and rows[0][0] and rows[0][0] == rows[1][0] else 1)" "$TRASH/web-9/timeline.db"
+'
+
+test_done
