@@ -163,9 +163,9 @@ static const struct conf_key keys[] = {
 	  "Directory of runbooks (Markdown or text, subdirectories included) that kb_search "
 	  "ranks for a query."),
 	KC("agent.mode", "auto", agent_mode, "auto|offline|llm",
-	  "How `investigate` reasons: offline (fixed rules, no model), llm (a model through the "
-	  "relay; fails when there is none) or auto (the model when the relay answers, else "
-	  "offline)."),
+	   "How `investigate` reasons: offline (fixed rules, no model), llm (a model through the "
+	   "relay; fails when there is none) or auto (the model when the relay answers, else "
+	   "offline)."),
 	{ "agent.window", CONF_DURATION, "10m", offsetof(struct edge_conf, agent_window_ms),
 	  "How far back an investigation looks for metrics that moved, log spikes and changes.",
 	  60000, 86400000, NULL },

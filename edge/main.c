@@ -42,8 +42,10 @@ static const struct cli_cmd commands[] = {
 	{ "connect", cmd_connect,
 	  "connect [-c FILE] [--call TYPE ['JSON']] [--timeout 10s] [--json]",
 	  "the relay tunnel and outbox alone, in the foreground; or one request to the relay" },
-	{ "alerts", cmd_alerts, "alerts [-c FILE] [--json] | alerts --defaults | alerts --check FILE",
-	  "local alert rules and what is pending or firing; the built-in rules; check a rules file" },
+	{ "alerts", cmd_alerts,
+	  "alerts [-c FILE] [--json] | alerts --defaults | alerts --check FILE",
+	  "local alert rules and what is pending or firing; the built-in rules; check a rules "
+	  "file" },
 	{ "outbox", cmd_outbox, "outbox add KIND 'JSON' | count [-c FILE] [--json]",
 	  "queue a message for the relay (delivered exactly once), or show the queue" },
 };

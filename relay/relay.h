@@ -62,13 +62,13 @@ int relay_conf_load(struct relay_conf *c, const char *path);
 void relay_conf_release(struct relay_conf *c);
 
 int cmd_config(int argc, char **argv);
-int cmd_run(int argc, char **argv);   /* relay/cmd_run.c */
-int cmd_keys(int argc, char **argv);  /* relay/cmd_keys.c */
-int cmd_edges(int argc, char **argv); /* relay/cmd_edges.c */
-int cmd_model(int argc, char **argv); /* relay/cmd_model.c */
-int cmd_llm(int argc, char **argv);   /* relay/cmd_llm.c */
-int cmd_ask(int argc, char **argv);   /* relay/cmd_ask.c */
-int cmd_enrol(int argc, char **argv); /* relay/cmd_enrol.c */
+int cmd_run(int argc, char **argv);        /* relay/cmd_run.c */
+int cmd_keys(int argc, char **argv);       /* relay/cmd_keys.c */
+int cmd_edges(int argc, char **argv);      /* relay/cmd_edges.c */
+int cmd_model(int argc, char **argv);      /* relay/cmd_model.c */
+int cmd_llm(int argc, char **argv);        /* relay/cmd_llm.c */
+int cmd_ask(int argc, char **argv);        /* relay/cmd_ask.c */
+int cmd_enrol(int argc, char **argv);      /* relay/cmd_enrol.c */
 int cmd_postmortem(int argc, char **argv); /* relay/cmd_postmortem.c */
 
 /* Split conf->listen into host and port; -EINVAL with d set when malformed. */

@@ -78,8 +78,7 @@ extern const struct tool tool_query_metrics, tool_query_logs, tool_log_patterns;
 extern const struct tool tool_find_topology_node, tool_expand_topology;
 extern const struct tool tool_host_probe_cpu, tool_query_change_events;
 extern const struct tool tool_kb_search, tool_host_probe_memory, tool_host_probe_disk,
-        tool_host_probe_net, tool_service_status, tool_service_logs,
-        tool_profile_cpu;
+        tool_host_probe_net, tool_service_status, tool_service_logs, tool_profile_cpu;
 
 /* Helper for tools: the remaining time before ctx's deadline, at least 1 ms. */
 int64_t tool_time_left_ms(const struct tool_ctx *ctx);
