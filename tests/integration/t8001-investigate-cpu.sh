@@ -27,7 +27,12 @@ test_expect_success STRESS 'eight stress-ng CPU workers (the machine is shared: 
 	test_when_finished "kill $stress_pid 2>/dev/null; wait $stress_pid 2>/dev/null" &&
 	sleep 12 &&
 	investigate cpu.json "why is the CPU so busy?" &&
-	report_is cpu.json cpu "^stress-ng" &&
+	# the machine is shared with other builds: the planner must name stress-ng as the
+	# cause, or (when another job measured busier in the same seconds) as the next suspect
+	# in the evidence; never miss it
+	report_is cpu.json cpu "." &&
+	{ json_get cpu.json .root_cause.component | grep -q "^stress-ng" ||
+		json_get cpu.json "[e[\"finding\"] for e in d[\"evidence\"]]" | grep -q "next: stress-ng"; } &&
 	test "$(json_get cpu.json "int(d[\"duration_ms\"] < 3000)")" = 1 &&
 	"$EDGE" investigate -c edge.conf "why is the CPU so busy?" >cpu.txt &&
 	grep -q "^root cause: CPU saturation: " cpu.txt &&
