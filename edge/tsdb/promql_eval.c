@@ -340,7 +340,7 @@ static int query_open(struct ev *ev, const struct promql_expr *sel, int64_t wind
 	/* windows are left-open: (t - window, t] */
 	r = tsdb_query_open(ev->db, m, i, first - window_ms + 1, last, ret, ev->d);
 	if (r < 0 && ev->d && !ev->d->code)
-		eerr(ev, r, "cannot query the time-series store");
+		diag_set(ev->d, r, "cannot query the time-series store");
 	return r;
 }
 
@@ -374,7 +374,7 @@ static int eval_selector(struct ev *ev, const struct promql_expr *e, struct valu
 		}
 	}
 	if (r < 0)
-		eerr(ev, r, "cannot read the time-series store");
+		diag_set(ev->d, r, "cannot read the time-series store");
 out:
 	tsdb_query_close(q);
 	return r < 0 ? r : 0;
@@ -694,7 +694,7 @@ static int eval_range_call(struct ev *ev, const struct promql_expr *e, struct va
 		}
 	}
 	if (r < 0)
-		eerr(ev, r, "cannot read the time-series store");
+		diag_set(ev->d, r, "cannot read the time-series store");
 	else
 		r = value_merge_dups(ev, out, dup_labelset);
 out:
@@ -1523,7 +1523,7 @@ static int eval_raw_matrix(struct ev *ev, const struct promql_expr *sel, struct 
 		memcpy(s->v, V + lo, s->n * sizeof(double));
 	}
 	if (r < 0 && !ev->d->code)
-		eerr(ev, r, "cannot read the time-series store");
+		diag_set(ev->d, r, "cannot read the time-series store");
 	tsdb_query_close(q);
 	return r < 0 ? r : 0;
 }
