@@ -42,11 +42,11 @@ static void sleep_ms(int64_t ms)
 int cmd_collect(int argc, char **argv)
 {
 	const char *path = NULL, *only = NULL, *interval_s = "1s", *rounds_s = "2";
-	bool json = false;
+	bool json = false, ready = false;
 	const struct cli_opt opts[] = {
 		{ "config", 'c', true, &path, NULL },       { "only", 0, true, &only, NULL },
 		{ "interval", 0, true, &interval_s, NULL }, { "rounds", 0, true, &rounds_s, NULL },
-		{ "json", 0, false, NULL, &json },
+		{ "json", 0, false, NULL, &json },          { "ready", 0, false, NULL, &ready },
 	};
 	struct collector_set set;
 	struct snapshot snap;
@@ -91,6 +91,14 @@ int cmd_collect(int argc, char **argv)
 		if (!set.slots[i].on && (!only || strcmp(set.slots[i].why, "not selected") != 0))
 			fprintf(stderr, "ongrid-edge collect: %s is off: %s\n",
 			        set.slots[i].c->name, set.slots[i].why);
+	if (ready) {
+		size_t on = 0;
+		for (size_t i = 0; i < set.n; i++)
+			on += set.slots[i].on;
+		/* --ready: said once everything is attached, so a caller can start its load. */
+		fprintf(stderr, "ongrid-edge collect: %zu collector%s on, collecting\n", on,
+		        on == 1 ? "" : "s");
+	}
 	snapshot_init(&snap, now_ms());
 	for (int64_t i = 0; i < rounds; i++) {
 		if (i)

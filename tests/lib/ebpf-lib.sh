@@ -12,10 +12,12 @@
 # collect_bg OUT ONLY SECONDS: two rounds SECONDS apart; the programs are attached
 # before the first round, so events from ~1 s after the start until SECONDS are seen.
 collect_bg() {
-	"$EDGE" collect --only "$2" --interval "${3}s" --rounds 2 --json >"$1" 2>"$1.err" &
+	"$EDGE" collect --only "$2" --interval "${3}s" --rounds 2 --ready --json >"$1" 2>"$1.err" &
 	collect_pid=$!
-	# Loading and attaching takes well under a second; the first round is empty.
-	sleep 1.5
+	# Start the load only once the collectors are attached (loading BPF can take
+	# seconds on a busy machine); then let the first, empty round pass.
+	wait_for 30 "grep -q \"collectors\\? on, collecting\" \"$1.err\""
+	sleep 0.5
 }
 
 collect_wait() {
