@@ -2,43 +2,18 @@
 test_description='biolatency: I/O latency and sizes per disk and operation; a throttled disk shows its latency'
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRC/tests/lib/ebpf-lib.sh"
+. "$SRC/tests/lib/loop-lib.sh"
 
 # Two loop devices on files (direct I/O, so reads reach the backing disk): loop A is read
 # by a process in a cgroup whose reads from the backing disk are throttled to 100 IOPS
 # (cgroup v1 blkio.throttle, or io.max on cgroup2; the loop worker issues the backing
 # I/O in the issuer's cgroup), loop B is written to without a limit.
-BLKIO=$(awk '$3 == "cgroup" && $4 ~ /(^|,)blkio(,|$)/ { print $2; exit }' /proc/self/mounts)
-CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-if [ -n "$BLKIO" ]; then
-	CG=$BLKIO/ongrid-t1002-$$
-else
-	CG=$CG2/ongrid-t1002-$$
-fi
-
-# throttle DEV: limit reads from DEV (MAJ:MIN of a whole disk) to 100 IOPS in $CG.
-throttle() {
-	if [ -n "$BLKIO" ]; then
-		echo "$1 100" >"$CG/blkio.throttle.read_iops_device"
-	else
-		echo +io >"$CG2/cgroup.subtree_control" && echo "$1 riops=100" >"$CG/io.max"
-	fi
-}
-
 test_expect_success BPF,FIO 'set up two loop devices and a throttled cgroup' '
-	test -n "$BLKIO$CG2" &&
-	dd if=/dev/urandom of=a.img bs=1M count=32 conv=fsync status=none &&
-	dd if=/dev/urandom of=b.img bs=1M count=32 conv=fsync status=none &&
-	LA=$(losetup -f --show --direct-io=on a.img) && at_exit "losetup -d $LA" &&
-	LB=$(losetup -f --show --direct-io=on b.img) && at_exit "losetup -d $LB" &&
-	echo "$LA" >la && echo "$LB" >lb &&
-	backing=$(stat -c %d a.img) &&
-	dev="$((backing >> 8 & 0xfff)):$((backing & 0xff | (backing >> 12 & 0xfff00)))" &&
-	{ [ ! -e "/sys/dev/block/$dev/partition" ] ||
-		dev=$(cat "/sys/dev/block/$dev/../dev"); } &&
-	mkdir "$CG" && at_exit "rmdir $CG" &&
-	throttle "$dev"
+	loop_dio a.img 32 && LA=$LOOP_DEV &&
+	loop_dio b.img 32 && LB=$LOOP_DEV &&
+	loop_backing_disk a.img && throttle_cgroup ongrid-t1002-$$ "$DISK_DEV" 100
 '
-LA=$(cat la 2>/dev/null) LB=$(cat lb 2>/dev/null)
+LA=${LA:-} LB=${LB:-} CG=${THROTTLE_CG:-}
 A=${LA#/dev/} B=${LB#/dev/}
 
 test_expect_success BPF,FIO 'reads and writes show up per disk and op, with their sizes' '
