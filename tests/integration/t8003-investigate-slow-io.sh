@@ -14,15 +14,8 @@ test_expect_success BPF,FIO 'a loop device whose reads are throttled' '
 	throttle_cgroup ongrid-t8003-$$ "$DISK_DEV" 50
 '
 LA=${LOOP_DEV:-} CG=${THROTTLE_CG:-}
-
-# slow_reads_seen DISK: the daemon's store already shows DISK's read p99 over the planner's
-# 50 ms threshold (how long that takes depends on the machine: fio's start, the collector's
-# interval, the rate window); the investigation's job is to find it, not to wait for it.
-slow_reads_seen() {
-	"$EDGE" query -c "$TRASH/edge.conf" "histogram_quantile(0.99, sum by (le) \
-		(rate(ongrid_bio_latency_seconds_bucket{disk=\"$1\",op=\"read\"}[10s]))) > 0.05" \
-		>q.out 2>q.err && grep -q . q.out
-}
+SLOW_READS="histogram_quantile(0.99, sum by (le) \
+(rate(ongrid_bio_latency_seconds_bucket{disk=\"${LA#/dev/}\",op=\"read\"}[10s]))) > 0.05"
 
 test_expect_success BPF,FIO 'reads wait: category disk, component the loop device' '
 	agent_daemon 3 &&
@@ -30,7 +23,7 @@ test_expect_success BPF,FIO 'reads wait: category disk, component the loop devic
 		--bs=4k --direct=1 --ioengine=libaio --iodepth=8 --runtime=40 --time_based" >fa.out & } &&
 	fa_pid=$! &&
 	test_when_finished "kill $fa_pid 2>/dev/null; wait $fa_pid 2>/dev/null" &&
-	{ wait_for 30 "slow_reads_seen ${LA#/dev/}" || { cat fa.out; false; }; } &&
+	{ wait_for 30 "store_shows \"\$SLOW_READS\"" || { cat fa.out; false; }; } &&
 	investigate io.json "why is the database so slow to read?" &&
 	report_is io.json disk "^${LA#/dev/}\$" &&
 	json_get io.json "d[\"evidence\"][0][\"finding\"]" | grep -q "block I/O p99 on ${LA#/dev/} rose to"

@@ -49,10 +49,15 @@ test_expect_success BPF,PYTHON3,NETNS,NFT 'a peer behind a lossy link' '
 	wait_for 5 "grep -q ready sink.out"
 '
 
+# the planner's threshold for loss on a path (planner.c RETRANS_PER_S)
+RETRANS="sum by (peer) (rate(ongrid_tcp_retransmits_total{peer=\"$PEER\"}[10s])) > 1"
+
 test_expect_success BPF,PYTHON3,NETNS,NFT 'retransmits to that peer: category network, component the peer' '
 	agent_daemon 3 &&
-	{ timeout 30 "$PY" load.py send $PEER 14 >send.out 2>&1 & } &&
-	sleep 10 &&
+	{ timeout 45 "$PY" load.py send $PEER 40 >send.out 2>&1 & } &&
+	send_pid=$! &&
+	test_when_finished "kill $send_pid 2>/dev/null" &&
+	wait_for 30 "store_shows \"\$RETRANS\"" &&
 	investigate loss.json "why are requests to the database timing out?" &&
 	report_is loss.json network "^198\\.18\\.84\\.2\$" &&
 	json_get loss.json "d[\"evidence\"][0][\"finding\"]" | grep -q "retransmits to $PEER rose to"

@@ -3,6 +3,9 @@
 #   agent_conf [EXTRA]       write edge.conf: data and socket under $TRASH, collection every
 #                            second, a one-minute look-back; EXTRA is appended
 #   agent_daemon ROUNDS      start the daemon and wait until it has ROUNDS rounds
+#   store_shows 'PROMQL'     the daemon's store answers PROMQL with at least one series
+#                            (a comparison such as '... > 0.05' filters): the fault has
+#                            reached the metrics, so the investigation can find it
 #   investigate OUT "Q"      run `ongrid-edge investigate --json`, the report into OUT
 #   report_is OUT CATEGORY COMPONENT_RE
 #                            the root cause has CATEGORY and a component matching the
@@ -28,6 +31,11 @@ agent_daemon() {
 	daemon_start edge "$EDGE" run -c "$TRASH/edge.conf" &&
 	wait_for 15 "test -S $TRASH/run/edge.sock" &&
 	wait_for 20 "\"$EDGE\" status -c \"$TRASH/edge.conf\" --json >\"$TRASH/st.json\" && test \$(json_get \"$TRASH/st.json\" .daemon.rounds) -ge $1"
+}
+
+store_shows() {
+	"$EDGE" query -c "$TRASH/edge.conf" "$1" >"$TRASH/store_shows.out" 2>/dev/null &&
+		grep -q . "$TRASH/store_shows.out"
 }
 
 investigate() {
