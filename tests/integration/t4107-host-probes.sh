@@ -5,6 +5,11 @@ test_description='host_probe_cpu, _memory, _disk and _net under real load: stres
 export ONGRID_DATA_DIR="$TRASH/data"
 tool() { "$EDGE" tool "$@" --json; }
 NS=ongrid-t4107-$$
+# the daemon's store has a retransmit rate to the lossy peer (two samples apart)
+retrans_in_store() {
+	"$EDGE" query -c edge.conf 'rate(ongrid_tcp_retransmits_total{peer="198.18.7.2"}[1m]) > 0' \
+		2>/dev/null | grep -q .
+}
 
 test_expect_success STRESS 'host_probe_cpu: two stress-ng workers make the CPU busy and top the process list' '
 	{ stress-ng --cpu 2 --timeout 30 >/dev/null 2>&1 & } &&
@@ -120,7 +125,7 @@ c = socket.create_connection((\"198.18.7.2\", 5002), timeout=20)
 c.sendall(b\"x\" * 1500000)
 c.shutdown(socket.SHUT_WR)
 c.recv(1)" &&
-	sleep 3 &&
+	wait_for 20 retrans_in_store &&
 	"$EDGE" tool -c edge.conf host_probe_net "{}" --json >out &&
 	test "$(json_get out .evidence.history)" = on &&
 	json_get out "d[\"evidence\"][\"findings\"]" | grep -q "retransmits to 198.18.7.2: [0-9.]*/s over the last 5 min (eBPF)" &&
