@@ -406,6 +406,41 @@ int alert_rules_eval(struct alert_rules *rs, struct tsdb *db, int64_t now, alert
 	return failed;
 }
 
+static struct rule *same_rule(struct alert_rules *rs, const struct rule *r)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!strcmp(rs->rules[i].name, r->name) &&
+		    !strcmp(rs->rules[i].expr_src, r->expr_src) && rs->rules[i].for_ms == r->for_ms)
+			return &rs->rules[i];
+	return NULL;
+}
+
+size_t alert_rules_adopt(struct alert_rules *to, struct alert_rules *from, int64_t now,
+                         alert_event_fn *fn, void *udata)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; from && i < from->n; i++) {
+		struct rule *old = &from->rules[i], *r = same_rule(to, old);
+		if (r && r->nact == 0) {
+			/* the key starts with the rule's name, which did not change */
+			memcpy(r->act, old->act, old->nact * sizeof(old->act[0]));
+			r->nact = old->nact;
+			old->nact = 0;
+			kept++;
+			continue;
+		}
+		for (size_t k = 0; k < old->nact; k++) {
+			if (old->act[k].firing)
+				emit(old, &old->act[k], ALERT_RESOLVED, now, fn, udata);
+			free(old->act[k].key);
+			cJSON_Delete(old->act[k].labels);
+		}
+		old->nact = 0;
+	}
+	return kept;
+}
+
 cJSON *alert_rules_json(const struct alert_rules *rs)
 {
 	cJSON *arr = json_arr();

@@ -64,6 +64,14 @@ size_t alert_rules_count(const struct alert_rules *rs);
 int alert_rules_eval(struct alert_rules *rs, struct tsdb *db, int64_t now, alert_event_fn *fn,
                      void *udata);
 
+/* A reload: each rule of to that is the same rule as one of from (name, expression and
+ * `for` unchanged) takes over its active series, so an alert that fires keeps firing
+ * without a second notification and a pending one keeps its clock. Firing series of
+ * rules that are gone or changed get fn(ALERT_RESOLVED) at now: their threads close.
+ * Returns how many rules kept their state; from is left without active series. */
+size_t alert_rules_adopt(struct alert_rules *to, struct alert_rules *from, int64_t now,
+                         alert_event_fn *fn, void *udata);
+
 /* The rules and their active series: [{name, expr, for_ms, severity, summary, active:
  * [{labels, value, state, since_ms}]}]. Caller frees. */
 cJSON *alert_rules_json(const struct alert_rules *rs);

@@ -235,6 +235,20 @@ int alerting_start(struct ev_loop *loop, const struct edge_conf *conf, const cha
 	return 0;
 }
 
+void alerting_reload(struct alerting *a, struct alert_rules *rules)
+{
+	size_t kept = alert_rules_adopt(rules, a->rules, now_ms(), on_event, a);
+	double every = (double)a->conf->alerts_interval_ms / 1000.;
+
+	alert_rules_free(a->rules);
+	a->rules = rules;
+	ev_timer_stop(a->loop, &a->timer);
+	ev_timer_set(&a->timer, every, every);
+	ev_timer_start(a->loop, &a->timer);
+	log_info("local alerting: %zu rules every %llds (%zu unchanged, kept their state)",
+	         alert_rules_count(rules), (long long)a->conf->alerts_interval_ms / 1000, kept);
+}
+
 void alerting_stop(struct alerting *a)
 {
 	if (!a)

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <ev.h>
 
+#include "edge/alert_rules.h"
 #include "edge/edge.h"
 #include "edge/tsdb/tsdb.h"
 #include "shared/diag.h"
@@ -25,6 +26,11 @@ struct alerting;
  * to the investigations. *ret is NULL when alerts.interval is 0. */
 int alerting_start(struct ev_loop *loop, const struct edge_conf *conf, const char *conf_path,
                    struct tsdb *db, struct alerting **ret, struct diag *d);
+/* SIGHUP: the daemon's configuration (conf, as borrowed by alerting_start) has been
+ * replaced; rules (loaded by the caller from it, owned by alerting from here on) replace
+ * the old ones, which hand over the state of the rules that did not change
+ * (alert_rules_adopt), and the timer follows alerts.interval. */
+void alerting_reload(struct alerting *a, struct alert_rules *rules);
 /* Stop the timer; running investigations are left to finish on their own. NULL-safe. */
 void alerting_stop(struct alerting *a);
 /* For the control socket's "alerts": {rules: [...], fired, resolved, investigations}. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "edge/collect/procfs.h"
+#include "edge/alert_rules.h"
 #include "edge/change.h"
 #include "edge/daemon.h"
 #include "edge/tsdb/expose.h"
@@ -321,6 +322,28 @@ static void start_timers(struct daemon *dm)
 	ev_timer_start(dm->loop, &dm->collect_timer);
 }
 
+/* The rules follow the new configuration: rules (NULL when alerts.interval is now 0) are
+ * handed to the running alerting, or alerting starts or stops. */
+static void reload_alerting(struct daemon *dm, struct alert_rules *rules)
+{
+	struct diag d = { 0 };
+
+	if (dm->alerting && rules) {
+		alerting_reload(dm->alerting, rules);
+		return;
+	}
+	alert_rules_free(rules);
+	if (dm->alerting) {
+		alerting_stop(dm->alerting);
+		dm->alerting = NULL;
+		log_info("local alerting: off (alerts.interval is 0)");
+	} else if (dm->conf.alerts_interval_ms > 0 &&
+	           alerting_start(dm->loop, &dm->conf, dm->conf_path, dm->db, &dm->alerting, &d) <
+	                   0) {
+		log_err("reload: local alerting stays off: %s", d.msg);
+	}
+}
+
 /* SIGHUP: parse the file into a new configuration; keep the old one if it is bad. */
 static void reload(struct daemon *dm)
 {
@@ -329,8 +352,18 @@ static void reload(struct daemon *dm)
 	struct collector_set old_set = dm->set;
 	struct http_metrics *old_http = dm->http;
 
+	struct alert_rules *rules = NULL;
+
 	if (edge_conf_load(&nc, dm->conf_path) != 0) {
 		log_err("reload: configuration unchanged (the error is above)");
+		return;
+	}
+	/* A bad rules file fails the whole reload, as a bad configuration does: half a new
+	 * configuration is harder to reason about than the old one. */
+	if (nc.alerts_interval_ms > 0 &&
+	    alert_rules_load(nc.alerts_rules_file, nc.alerts_default_rules, &rules, &d) < 0) {
+		log_err("reload: %s; configuration unchanged", d.msg);
+		edge_conf_release(&nc);
 		return;
 	}
 	if (strcmp(nc.data_dir, dm->conf.data_dir) != 0 ||
@@ -348,8 +381,10 @@ static void reload(struct daemon *dm)
 		dm->conf = old;
 		dm->set = old_set;
 		edge_conf_release(&nc);
+		alert_rules_free(rules);
 		return;
 	}
+	reload_alerting(dm, rules);
 	if (old.metrics_enabled != nc.metrics_enabled ||
 	    strcmp(old.metrics_listen, nc.metrics_listen) != 0) {
 		http_metrics_stop(old_http);

@@ -50,6 +50,40 @@ test_expect_success 'the built-in rules are quiet on this idle host: 60 s, evalu
 	daemon_stop quiet
 '
 
+test_expect_success 'SIGHUP reloads the rules: a new rule fires; a bad file changes nothing; an unchanged rule keeps firing once; a removed one resolves' '
+	cat >hup.conf <<-EOF &&
+	name = "hup";
+	data_dir = "$TRASH/hup";
+	control_socket = "$TRASH/hup.sock";
+	collect: { interval = "1s"; };
+	metrics: { enabled = false; };
+	alerts: { interval = "1s"; investigate = false; default_rules = false; rules_file = "$TRASH/hup.rules"; };
+	EOF
+	echo "rules = ( );" >hup.rules &&
+	daemon_start hup "$EDGE" run -c hup.conf &&
+	wait_for 10 "test -S \"$TRASH/hup.sock\"" &&
+	test "$(alerts_json hup.conf "len(d[\"rules\"])")" = 0 &&
+	cat >hup.rules <<-EOF &&
+	rules = ( { name = "Up"; expr = "ongrid_load1 >= 0"; for = "1s"; },
+	          { name = "AlsoUp"; expr = "ongrid_load1 >= 0"; for = "1s"; } );
+	EOF
+	kill -HUP "$(cat hup.pid)" &&
+	wait_for 20 "test \"\$(alerts_json hup.conf \"d[\\\"fired\\\"]\")\" = 2" &&
+	echo "rules = ( { name = \"Up\"; expr = \"rate(ongrid_load1\"; } );" >hup.rules &&
+	kill -HUP "$(cat hup.pid)" &&
+	wait_for 10 "grep -q \"reload: .*hup.rules.*configuration unchanged\" hup.log" &&
+	test "$(alerts_json hup.conf "len(d[\"rules\"])")" = 2 &&
+	echo "rules = ( { name = \"Up\"; expr = \"ongrid_load1 >= 0\"; for = \"1s\"; } );" >hup.rules &&
+	kill -HUP "$(cat hup.pid)" &&
+	wait_for 10 "grep -q \"alert AlsoUp resolved\" hup.log" &&
+	sleep 2 &&
+	test "$(alerts_json hup.conf "[r[\"name\"] for r in d[\"rules\"]]")" = "[\"Up\"]" &&
+	test "$(alerts_json hup.conf "[a[\"state\"] for a in d[\"rules\"][0][\"active\"]]")" = "[\"firing\"]" &&
+	test "$(grep -c "alert Up firing" hup.log)" = 1 &&
+	test "$(alerts_json hup.conf "d[\"fired\"]")" = 2 &&
+	daemon_stop hup
+'
+
 test_expect_success PYTHON3 'relay with Slack (mock) and a local-alert channel; the edge daemon and its tunnel' '
 	mock_start slack slack_mock.py &&
 	relay_setup &&

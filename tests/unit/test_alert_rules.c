@@ -170,6 +170,48 @@ static void test_pending_firing_resolved(void **state)
 	alert_rules_free(rs);
 }
 
+/* A reload mid-incident: the unchanged rule keeps firing without a second "firing" and
+ * resolves once; a rule whose threshold changed, or that is gone, resolves at the reload
+ * (its thread closes) and the changed one starts again from pending. */
+static void test_reload_keeps_state_of_unchanged_rules(void **state)
+{
+	struct alert_rules *old, *new;
+	struct diag d = { 0 };
+	char *p = write_rules("rules = ( { name = \"High\"; expr = \"m > 5\"; for = \"10s\"; },"
+	                      "  { name = \"Higher\"; expr = \"m > 7\"; for = \"10s\"; },"
+	                      "  { name = \"Gone\"; expr = \"m > 8\"; for = \"10s\"; } );");
+	uint64_t a = series("a");
+
+	(void)state;
+	assert_int_equal(alert_rules_load(p, false, &old, &d), 0);
+	unlink(p);
+	for (int t = 90; t <= 160; t++)
+		assert_int_equal(tsdb_append(db, a, (int64_t)t * S, t >= 100 && t < 140 ? 9 : 1),
+		                 0);
+	for (int t = 95; t <= 120; t += 5)
+		(void)alert_rules_eval(old, db, (int64_t)t * S, on_event, NULL);
+	assert_int_equal(nev, 6); /* three pending at 100, three firing at 110 */
+	p = write_rules("rules = ( { name = \"High\"; expr = \"m > 5\"; for = \"10s\"; },"
+	                "  { name = \"Higher\"; expr = \"m > 6\"; for = \"10s\"; } );");
+	assert_int_equal(alert_rules_load(p, false, &new, &d), 0);
+	unlink(p);
+	nev = 0;
+	assert_int_equal(alert_rules_adopt(new, old, 122 * S, on_event, NULL), 1);
+	alert_rules_free(old);
+	assert_int_equal(nev, 2);
+	assert_string_equal(events[0], "Higher resolved a 122");
+	assert_string_equal(events[1], "Gone resolved a 122");
+	nev = 0;
+	for (int t = 125; t <= 150; t += 5)
+		(void)alert_rules_eval(new, db, (int64_t)t * S, on_event, NULL);
+	assert_int_equal(nev, 4);
+	assert_string_equal(events[0], "Higher pending a 125");
+	assert_string_equal(events[1], "Higher firing a 135");
+	assert_string_equal(events[2], "High resolved a 140");
+	assert_string_equal(events[3], "Higher resolved a 140");
+	alert_rules_free(new);
+}
+
 static void test_defaults_quiet_on_healthy_data(void **state)
 {
 	struct alert_rules *rs;
@@ -246,6 +288,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_replaces_and_disables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_name_rule_and_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_firing_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_keeps_state_of_unchanged_rules, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_defaults_quiet_on_healthy_data, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_fires, setup, teardown),
