@@ -27,6 +27,7 @@
 #include "shared/log.h"
 #include "shared/str.h"
 #include "shared/tls.h"
+#include "shared/ws_outq.h"
 #include "shared/banned.h"
 
 #define MAX_LISTENERS       8
@@ -36,12 +37,6 @@
 #define MAX_BAD_FRAMES      3
 #define DEFAULT_DEADLINE_MS 30000
 #define QUEUE_MAX_BYTES     (32u << 20)
-
-struct outmsg {
-	struct list_head link;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE headroom, then the frame */
-};
 
 struct handler {
 	char type[PROTO_TYPE_MAX + 1];
@@ -101,8 +96,7 @@ struct tunnel {
 	struct buf rx;
 	bool rx_discard;
 	int bad_frames;
-	struct list_head outq;
-	size_t outq_bytes;
+	struct ws_outq outq;
 	char auth_id[PROTO_ID_MAX + 1];
 	char role[16];
 	char last_error[640];
@@ -165,25 +159,12 @@ int64_t tunnel_backoff_ms(unsigned attempt, int64_t min_ms, int64_t max_ms, uint
 
 static int send_frame(struct tunnel *t, char *frame, size_t len)
 {
-	struct outmsg *m;
+	int r = t->wsi ? ws_outq_push(&t->outq, t->wsi, frame, len, QUEUE_MAX_BYTES) : -ENOTCONN;
 
-	if (!t->wsi) {
-		free(frame);
-		return -ENOTCONN;
-	}
-	if (t->outq_bytes + len > QUEUE_MAX_BYTES) {
-		free(frame);
-		link_drop(t, "send queue full: the relay is not reading");
-		return -ENOBUFS;
-	}
-	m = xmalloc(st_add(sizeof(*m) + LWS_PRE, len));
-	m->len = len;
-	memcpy(m->buf + LWS_PRE, frame, len);
 	free(frame);
-	list_add_tail(&m->link, &t->outq);
-	t->outq_bytes += len;
-	lws_callback_on_writable(t->wsi);
-	return 0;
+	if (r == -ENOBUFS)
+		link_drop(t, "send queue full: the relay is not reading");
+	return r;
 }
 
 static void send_failure(struct tunnel *t, enum proto_kind kind, const char *id, int err,
@@ -195,34 +176,9 @@ static void send_failure(struct tunnel *t, enum proto_kind kind, const char *id,
 	(void)send_frame(t, f, len);
 }
 
-static void outq_clear(struct tunnel *t)
-{
-	struct list_head *p, *n;
-
-	list_for_each_safe(p, n, &t->outq) {
-		list_del(p);
-		free(list_entry(p, struct outmsg, link));
-	}
-	t->outq_bytes = 0;
-}
-
 static int on_writable(struct tunnel *t)
 {
-	struct outmsg *m;
-	int n;
-
-	if (list_empty(&t->outq))
-		return 0;
-	m = list_entry(t->outq.next, struct outmsg, link);
-	n = lws_write(t->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-	list_del(&m->link);
-	t->outq_bytes -= m->len;
-	free(m);
-	if (n < 0)
-		return -1;
-	if (!list_empty(&t->outq))
-		lws_callback_on_writable(t->wsi);
-	return 0;
+	return ws_outq_write(&t->outq, t->wsi);
 }
 
 /* ---- requests to the relay ----------------------------------------------------- */
@@ -651,7 +607,7 @@ static void link_gone(struct tunnel *t)
 	t->authed = false;
 	t->hb_outstanding = false;
 	ev_timer_stop(t->loop, &t->heartbeat);
-	outq_clear(t);
+	ws_outq_clear(&t->outq);
 	buf_release(&t->rx);
 	for (p = t->pending; p; p = ptmp) {
 		ptmp = p->hh.next;
@@ -940,7 +896,7 @@ int tunnel_open(struct ev_loop *loop, const struct tunnel_conf *conf, struct tun
 	t->heartbeat_ms = 15000;
 	t->max_frame = FRAME_MAX_DEFAULT;
 	t->seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)t;
-	list_init(&t->outq);
+	ws_outq_init(&t->outq);
 	buf_init(&t->rx, t->max_frame);
 
 	memset(&info, 0, sizeof(info));
@@ -1011,7 +967,7 @@ void tunnel_close(struct tunnel *t)
 		htmp = h->hh.next;
 		free(h);
 	}
-	outq_clear(t);
+	ws_outq_clear(&t->outq);
 	buf_release(&t->rx);
 	cJSON_Delete(t->labels);
 	free(t->host);

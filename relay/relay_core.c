@@ -36,6 +36,7 @@
 #include "shared/log.h"
 #include "shared/str.h"
 #include "shared/tls.h"
+#include "shared/ws_outq.h"
 #include "shared/banned.h"
 
 /* Closing connections get this long to flush their last frame. */
@@ -44,12 +45,6 @@
 #define QUEUE_FRAMES  8
 
 enum conn_state { CONN_HELLO, CONN_AUTHED, CONN_CLOSING };
-
-struct outmsg {
-	struct list_head link;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes of frame */
-};
 
 struct handler {
 	char type[PROTO_TYPE_MAX + 1];
@@ -97,8 +92,7 @@ struct conn {
 	bool rx_discard, rx_binary;
 	size_t rx_seen;
 	int bad_frames;
-	struct list_head outq;
-	size_t outq_bytes;
+	struct ws_outq outq;
 	int close_status;
 	/* after auth */
 	char name[AUTH_EDGE_ID_MAX + 1];
@@ -162,31 +156,23 @@ static size_t queue_cap(const struct relay *r)
 	return QUEUE_FRAMES * (size_t)r->conf->max_frame + 65536;
 }
 
-static void outq_clear(struct conn *c);
-
 /* Queue frame (len bytes) for c. Takes nothing; copies. */
 static int conn_send(struct conn *c, const char *frame, size_t len)
 {
-	struct outmsg *m;
+	int r;
 
 	if (!c->wsi || c->state == CONN_CLOSING)
 		return -ENOTCONN;
-	if (c->outq_bytes + len > queue_cap(c->relay)) {
+	r = ws_outq_push(&c->outq, c->wsi, frame, len, queue_cap(c->relay));
+	if (r == -ENOBUFS) {
 		/* Not conn_close(): nothing more can be queued to an edge that does not read. */
 		log_warn("dropping %s (%s): send queue full, the edge is not reading",
 		         c->name[0] ? c->name : "connection", c->addr);
-		outq_clear(c);
+		ws_outq_clear(&c->outq);
 		c->state = CONN_CLOSING;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		return -ENOBUFS;
 	}
-	m = xmalloc(st_add(sizeof(*m) + LWS_PRE, len));
-	m->len = len;
-	memcpy(m->buf + LWS_PRE, frame, len);
-	list_add_tail(&m->link, &c->outq);
-	c->outq_bytes += len;
-	lws_callback_on_writable(c->wsi);
-	return 0;
+	return r;
 }
 
 static int conn_send_owned(struct conn *c, char *frame, size_t len)
@@ -206,17 +192,6 @@ static void send_failure(struct conn *c, enum proto_kind kind, const char *id, i
 	(void)conn_send_owned(c, f, len);
 }
 
-static void outq_clear(struct conn *c)
-{
-	struct list_head *p, *n;
-
-	list_for_each_safe(p, n, &c->outq) {
-		list_del(p);
-		free(list_entry(p, struct outmsg, link));
-	}
-	c->outq_bytes = 0;
-}
-
 /* Close after the queued frames are out (CLOSE_FLUSH_S at most). */
 static void conn_close(struct conn *c, int status, const char *why)
 {
@@ -228,8 +203,8 @@ static void conn_close(struct conn *c, int status, const char *why)
 		log_info("closing connection from %s: %s", c->addr, why);
 	/* Tell the edge why, as the last frame, then close with status. A queue that is
 	 * already most of its cap is dropped: that edge is not reading anyway. */
-	if (c->outq_bytes + 1024 > queue_cap(c->relay) / 2)
-		outq_clear(c);
+	if (c->outq.bytes + 1024 > queue_cap(c->relay) / 2)
+		ws_outq_clear(&c->outq);
 	send_failure(c, PROTO_ERROR, "",
 	             status == LWS_CLOSE_STATUS_POLICY_VIOLATION ? -EPERM : -ESHUTDOWN, why);
 	c->state = CONN_CLOSING;
@@ -240,23 +215,9 @@ static void conn_close(struct conn *c, int status, const char *why)
 
 static int on_writable(struct conn *c)
 {
-	struct outmsg *m;
-	int n;
-
-	if (!list_empty(&c->outq)) {
-		m = list_entry(c->outq.next, struct outmsg, link);
-		n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		list_del(&m->link);
-		c->outq_bytes -= m->len;
-		free(m);
-		if (n < 0)
-			return -1;
-		if (!list_empty(&c->outq)) {
-			lws_callback_on_writable(c->wsi);
-			return 0;
-		}
-	}
-	if (c->state == CONN_CLOSING) {
+	if (ws_outq_write(&c->outq, c->wsi) < 0)
+		return -1;
+	if (ws_outq_empty(&c->outq) && c->state == CONN_CLOSING) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_status, NULL, 0);
 		return -1;
 	}
@@ -853,7 +814,7 @@ static struct conn *conn_new(struct relay *r, struct lws *wsi)
 	c->state = CONN_HELLO;
 	c->opened_mono = c->last_rx_mono = mono_ms();
 	buf_init(&c->rx, r->conf->max_frame);
-	list_init(&c->outq);
+	ws_outq_init(&c->outq);
 	list_init(&c->pending);
 	peer_address(wsi, c->addr, sizeof(c->addr));
 	list_add_tail(&c->link, &r->conns);
@@ -884,7 +845,7 @@ static void conn_gone(struct conn *c)
 		pending_finish(pe, r->shutting_down ? -ESHUTDOWN : -ECONNRESET, NULL,
 		               "the edge disconnected");
 	}
-	outq_clear(c);
+	ws_outq_clear(&c->outq);
 	buf_release(&c->rx);
 	list_del(&c->link);
 	r->nconns--;
