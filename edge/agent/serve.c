@@ -211,5 +211,7 @@ int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *con
 	sv->t = t;
 	sv->loop = loop;
 	sv->conf_path = conf_path ? xstrdup(conf_path) : NULL;
+	if (agent_approve_serve_register(t, conf_path) < 0)
+		return -ENOMEM;
 	return tunnel_register_handler(t, "investigate", h_investigate, sv);
 }
