@@ -980,8 +980,12 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 	struct approval_row a;
 	struct outq *q;
 	char by[340], line[700];
+	const char *est = jstr(payload, "status");
+	const cJSON *recorded = cJSON_GetObjectItemCaseSensitive(payload, "recorded");
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(payload, "result");
+	const char *finding = jstr(cJSON_GetObjectItemCaseSensitive(result, "evidence"), "finding");
+	const char *failure = jstr(result, "error");
 
-	(void)payload;
 	if (dc->first[0])
 		snprintf(by, sizeof(by), "%s and %s", dc->first, dc->who);
 	else
@@ -1004,15 +1008,47 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 		free(dc);
 		return;
 	}
+	/* the edge may need more approvers than the relay asked for (its tools.double_sign):
+	 * the buttons stay for the next person */
+	if (dc->approve && est && strcmp(est, "approved") == 0) {
+		approval_set(c, dc->action_id, "proposed", NULL, NULL);
+		audit(c, "chat.approval.recorded", dc->edge,
+		      "action %s (%s %s) approved by %s; %s waits for another approver",
+		      dc->action_id, a.tool, a.cls, by, dc->edge);
+		if (q) {
+			say(q, a.chat_id, a.thread_id,
+			    "%s recorded the approval of %s by %s (%d of %d); it needs another "
+			    "approver there.",
+			    dc->edge, dc->action_id, by,
+			    (int)cJSON_GetNumberValue(
+			            cJSON_GetObjectItemCaseSensitive(payload, "approvals")),
+			    (int)cJSON_GetNumberValue(
+			            cJSON_GetObjectItemCaseSensitive(payload, "needed")));
+			mark_done(q, a.chat_id);
+		}
+		free(dc);
+		return;
+	}
 	approval_set(c, dc->action_id, dc->approve ? "approved" : "denied", NULL, by);
 	audit(c, dc->approve ? "chat.approval.approved" : "chat.approval.denied", dc->edge,
-	      "action %s (%s %s) %s by %s; forwarded to %s", dc->action_id, a.tool, a.cls,
-	      dc->approve ? "approved" : "denied", by, dc->edge);
+	      "action %s (%s %s) %s by %s; forwarded to %s%s%s", dc->action_id, a.tool, a.cls,
+	      dc->approve ? "approved" : "denied", by, dc->edge, est ? ", which says " : "",
+	      est ? est : "");
 	snprintf(line, sizeof(line), "%s %s (%s) %s by %s", dc->approve ? "Approved" : "Denied",
 	         dc->action_id, a.tool, dc->approve ? "on its way to the edge" : "not run", by);
 	close_buttons(c, &a, line);
 	if (q) {
 		say(q, a.chat_id, a.thread_id, "%s: %s recorded it.", line, dc->edge);
+		/* what the edge did: the run's outcome, or what an earlier decision left */
+		if (est && recorded && recorded->type == cJSON_False)
+			say(q, a.chat_id, a.thread_id, "%s had decided %s before: %s.", dc->edge,
+			    dc->action_id, est);
+		else if (est && (!strcmp(est, "executed") || !strcmp(est, "failed")))
+			say(q, a.chat_id, a.thread_id, "%s on %s: %s%s%s", a.tool, dc->edge, est,
+			    finding || failure ? ": " : "",
+			    finding   ? finding
+			    : failure ? failure
+			              : "");
 		mark_done(q, a.chat_id);
 	}
 	free(dc);

@@ -1,0 +1,138 @@
+#!/bin/sh
+test_description='Slack thread to a real edge: a crash loop investigated on the edge, its restart proposed with buttons; a viewer and a lone admin cannot run it; two admins run it on the edge, recorded there with who and when; no second run'
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$SRC/tests/lib/relay-lib.sh"
+. "$SRC/tests/mock/chat_lib.sh"
+. "$SRC/tests/mock/llm_mock.sh"
+
+# Slack is tests/mock/slack_mock.py; the model is tests/mock/llm_mock.py behind the relay's
+# LLM router; everything else is real: the relay, the edge daemon collecting (eBPF), and
+# `ongrid-edge connect` holding the tunnel, serving investigate and approval.decide.
+#
+# The fault: t6005-worker fails at start while $TRASH/broken exists and a shell loop
+# restarts it (a crash loop the planner names). Its restart command removes the cause and
+# counts itself in $TRASH/restarts, so a run of the approved action shows as a healthy
+# worker and one line there.
+
+cat >t6005-worker <<EOS
+#!/bin/sh
+if [ -e "$TRASH/broken" ]; then
+	echo "t6005-worker: cannot read /etc/t6005.conf" >&2
+	exit 1
+fi
+touch "$TRASH/healthy"
+exec sleep 60
+EOS
+cat >restart.sh <<EOS
+#!/bin/sh
+date +%s >>"$TRASH/restarts"
+rm -f "$TRASH/broken"
+EOS
+chmod +x t6005-worker restart.sh
+touch broken
+
+T1=1610243000.000100
+CRASHES='sum(ongrid_process_exits_total{comm="t6005-worker",code!="0"}) >= 3'
+
+event() { # TYPE USER TS TEXT [EXTRA]: an events_api envelope in C111
+	mock_post slack _event "{\"type\":\"events_api\",\"payload\":{\"team_id\":\"T111\",\"api_app_id\":\"A111\",\"type\":\"event_callback\",\"event_id\":\"Ev$3$1\",\"event\":{\"type\":\"$1\",\"user\":\"$2\",\"text\":\"$4\",\"ts\":\"$3\",\"channel\":\"C111\",\"event_ts\":\"$3\"${5:+,$5}}}}" >/dev/null
+}
+press() { # USER ACTION_ID VALUE MESSAGE_TS THREAD_TS
+	mock_post slack _event "{\"type\":\"interactive\",\"payload\":{\"type\":\"block_actions\",\"user\":{\"id\":\"$1\",\"username\":\"u\",\"team_id\":\"T111\"},\"team\":{\"id\":\"T111\",\"domain\":\"acme\"},\"container\":{\"type\":\"message\",\"message_ts\":\"$4\",\"channel_id\":\"C111\",\"is_ephemeral\":false,\"thread_ts\":\"$5\"},\"channel\":{\"id\":\"C111\",\"name\":\"ops\"},\"actions\":[{\"type\":\"button\",\"action_id\":\"$2\",\"block_id\":\"approval:x\",\"value\":\"$3\",\"action_ts\":\"1.2\"}]}}" >/dev/null
+}
+smsgs() { mock_get slack _messages "$TRASH/smsgs.json"; json_get "$TRASH/smsgs.json" "$1"; }
+in_thread() { # TEXT: a message in the thread contains TEXT
+	smsgs "any(\"$1\" in (m[\"text\"] or \"\") and m[\"thread_ts\"] == \"$T1\" for m in d.values())" | grep -q true
+}
+edge_db() { # SQL over the edge's approvals.db, one row as JSON
+	"$PY" -c 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))' \
+		"$TRASH/web-6/approvals.db" "$1"
+}
+nrestarts() { if [ -f restarts ]; then wc -l <restarts; else echo 0; fi; }
+
+test_expect_success BPF,PYTHON3 'relay with Slack (mock) and a model (mock); a real edge daemon and its tunnel' '
+	mock_start slack slack_mock.py &&
+	llm_mock_start && relay_setup &&
+	LLM_CONF_FILE=llm.part llm_conf "" &&
+	sed -n "/^llm = {/,\$p" llm.part >>"$TRASH/relay.conf" &&
+	cat >>"$TRASH/relay.conf" <<-EOC &&
+	chat: {
+	  users = [ "slack:U222=admin", "slack:U333=admin", "slack:U444=viewer" ];
+	  edit_interval = "300ms";
+	  slack: { app_token = "xapp-1-A111-test"; bot_token = "xoxb-test";
+	           api_base = "http://127.0.0.1:$(mock_port slack)/";
+	           allowed_workspaces = [ "T111" ]; allowed_channels = [ "C111" ]; };
+	};
+	approvals: { double_sign = true; };
+	EOC
+	key_create web-6 && relay_start &&
+	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
+	mkdir -p run &&
+	edge_conf web-6 web-6 "control_socket = \"$TRASH/run/web-6.sock\";
+collect = { interval = \"1s\"; };
+metrics = { enabled = false; };
+agent = { window = \"1m\"; };
+tools = { double_sign = true; restart_commands = [\"t6005-worker=$TRASH/restart.sh\"]; };" &&
+	daemon_start edge-daemon "$EDGE" run -c web-6.conf &&
+	wait_for 15 "test -S run/web-6.sock" &&
+	edge_start web-6 &&
+	wait_for 15 "edge_connected web-6"
+'
+
+test_expect_success BPF,PYTHON3 'a question in Slack: the edge investigates the crash loop, the report and its restart proposal land in the thread with buttons' '
+	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
+		{\"type\":\"tool_call\",\"id\":\"c1\",\"name\":\"restart_service\",\"arguments\":{\"unit\":\"t6005-worker\"}},
+		{\"type\":\"text\",\"text\":\"{\\\"statement\\\":\\\"t6005-worker cannot read its configuration and crash-loops\\\",\\\"category\\\":\\\"service\\\",\\\"component\\\":\\\"t6005-worker\\\",\\\"confidence\\\":0.8}\",\"usage\":[300,40]}]}]}" &&
+	daemon_start crashloop sh -c "while :; do ./t6005-worker; sleep 0.2; done" &&
+	wait_for 40 "\"$EDGE\" query -c web-6.conf \"\$CRASHES\" 2>/dev/null | grep -q ." &&
+	event app_mention U222 $T1 "<@UBOT> why does t6005-worker keep crashing on web-6?" &&
+	wait_for 60 "in_thread \"*Summary*\"" &&
+	wait_for 10 "smsgs \"[e[\\\"value\\\"] for m in d.values() for b in (m[\\\"blocks\\\"] or []) for e in b.get(\\\"elements\\\", []) if e.get(\\\"action_id\\\") == \\\"approve\\\"][0]\" >action_id" &&
+	id=$(cat action_id) && test -n "$id" &&
+	test "$(edge_db "SELECT tool, status FROM approvals WHERE id = \"$id\"")" = "[[\"restart_service\", \"pending\"]]" &&
+	smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]" >button_ts &&
+	test "$(smsgs "d[\"$(cat button_ts)\"][\"thread_ts\"]")" = $T1 &&
+	test "$(nrestarts)" = 0
+'
+
+test_expect_success BPF,PYTHON3 'a viewer pressing approve is refused in the thread; nothing reaches the edge' '
+	id=$(cat action_id) &&
+	press U444 approve "$id" "$(cat button_ts)" $T1 &&
+	wait_for 10 "in_thread \"slack:U444 may not decide $id\"" &&
+	sleep 1 &&
+	test "$(nrestarts)" = 0 &&
+	test "$(edge_db "SELECT count(*) FROM decisions WHERE approval_id = \"$id\"")" = "[[0]]"
+'
+
+test_expect_success BPF,PYTHON3 'double-sign: one admin pressing twice is not enough' '
+	id=$(cat action_id) &&
+	press U222 approve "$id" "$(cat button_ts)" $T1 &&
+	wait_for 10 "in_thread \"Approval 1 of 2 for $id from slack:U222\"" &&
+	press U222 approve "$id" "$(cat button_ts)" $T1 &&
+	wait_for 10 "in_thread \"$id needs a second approval from a different person\"" &&
+	sleep 1 &&
+	test "$(nrestarts)" = 0 &&
+	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"pending\"]]"
+'
+
+test_expect_success BPF,PYTHON3 'a second admin: the restart runs on the edge, which records both approvers and when; the thread shows the result' '
+	id=$(cat action_id) &&
+	before=$(($(date +%s) * 1000)) &&
+	press U333 approve "$id" "$(cat button_ts)" $T1 &&
+	wait_for 30 "test \$(nrestarts) = 1" &&
+	wait_for 10 "test -e healthy" &&
+	wait_for 10 "in_thread \"restart_service on web-6: executed\"" &&
+	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"done\"]]" &&
+	test "$(edge_db "SELECT who, decision FROM decisions WHERE approval_id = \"$id\" ORDER BY at, who")" = "[[\"slack:U222\", \"approve\"], [\"slack:U333\", \"approve\"]]" &&
+	test "$(edge_db "SELECT min(at) >= $before - 1000 FROM decisions WHERE approval_id = \"$id\"")" = "[[1]]"
+'
+
+test_expect_success BPF,PYTHON3 'pressing again does not run it twice' '
+	id=$(cat action_id) &&
+	press U222 approve "$id" "$(cat button_ts)" $T1 &&
+	sleep 2 &&
+	test "$(nrestarts)" = 1 &&
+	test "$(edge_db "SELECT count(*) FROM decisions WHERE approval_id = \"$id\"")" = "[[2]]"
+'
+
+test_done
