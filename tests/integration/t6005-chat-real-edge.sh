@@ -21,7 +21,7 @@ if [ -e "$TRASH/broken" ]; then
 	exit 1
 fi
 touch "$TRASH/healthy"
-exec sleep 60
+exec sleep 2
 EOS
 cat >restart.sh <<EOS
 #!/bin/sh
@@ -32,6 +32,7 @@ chmod +x t6005-worker restart.sh
 touch broken
 
 T1=1610243000.000100
+T2=1610243100.000100
 CRASHES='sum(ongrid_process_exits_total{comm="t6005-worker",code!="0"}) >= 3'
 
 event() { # TYPE USER TS TEXT [EXTRA]: an events_api envelope in C111
@@ -41,8 +42,11 @@ press() { # USER ACTION_ID VALUE MESSAGE_TS THREAD_TS
 	mock_post slack _event "{\"type\":\"interactive\",\"payload\":{\"type\":\"block_actions\",\"user\":{\"id\":\"$1\",\"username\":\"u\",\"team_id\":\"T111\"},\"team\":{\"id\":\"T111\",\"domain\":\"acme\"},\"container\":{\"type\":\"message\",\"message_ts\":\"$4\",\"channel_id\":\"C111\",\"is_ephemeral\":false,\"thread_ts\":\"$5\"},\"channel\":{\"id\":\"C111\",\"name\":\"ops\"},\"actions\":[{\"type\":\"button\",\"action_id\":\"$2\",\"block_id\":\"approval:x\",\"value\":\"$3\",\"action_ts\":\"1.2\"}]}}" >/dev/null
 }
 smsgs() { mock_get slack _messages "$TRASH/smsgs.json"; json_get "$TRASH/smsgs.json" "$1"; }
-in_thread() { # TEXT: a message in the thread contains TEXT
-	smsgs "any(\"$1\" in (m[\"text\"] or \"\") and m[\"thread_ts\"] == \"$T1\" for m in d.values())" | grep -q true
+in_thread() { # TEXT [THREAD]: a message in the thread (T1 unless named) contains TEXT
+	smsgs "any(\"$1\" in (m[\"text\"] or \"\") and m[\"thread_ts\"] == \"${2:-$T1}\" for m in d.values())" | grep -q true
+}
+button_of() { # THREAD: the approve button's value (the edge's approval id) in that thread
+	smsgs "[e[\"value\"] for m in d.values() if m[\"thread_ts\"] == \"$1\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []) if e.get(\"action_id\") == \"approve\"][0]"
 }
 edge_db() { # SQL over the edge's approvals.db, one row as JSON
 	"$PY" -c 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))' \
@@ -87,7 +91,7 @@ test_expect_success BPF,PYTHON3 'a question in Slack: the edge investigates the 
 	wait_for 40 "\"$EDGE\" query -c web-6.conf \"\$CRASHES\" 2>/dev/null | grep -q ." &&
 	event app_mention U222 $T1 "<@UBOT> why does t6005-worker keep crashing on web-6?" &&
 	wait_for 60 "in_thread \"*Summary*\"" &&
-	wait_for 10 "smsgs \"[e[\\\"value\\\"] for m in d.values() for b in (m[\\\"blocks\\\"] or []) for e in b.get(\\\"elements\\\", []) if e.get(\\\"action_id\\\") == \\\"approve\\\"][0]\" >action_id" &&
+	wait_for 10 "button_of $T1 >action_id" &&
 	id=$(cat action_id) && test -n "$id" &&
 	test "$(edge_db "SELECT tool, status FROM approvals WHERE id = \"$id\"")" = "[[\"restart_service\", \"pending\"]]" &&
 	smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]" >button_ts &&
@@ -133,6 +137,36 @@ test_expect_success BPF,PYTHON3 'pressing again does not run it twice' '
 	sleep 2 &&
 	test "$(nrestarts)" = 1 &&
 	test "$(edge_db "SELECT count(*) FROM decisions WHERE approval_id = \"$id\"")" = "[[2]]"
+'
+
+test_expect_success BPF,PYTHON3 'the edge counts approvers itself: with double-sign off on the relay, one admin records 1 of 2 there and nothing runs; the same admin again is refused by the edge; a second admin runs it' '
+	relay_kill9 &&
+	sed -i "s/approvals: { double_sign = true; };/approvals: { double_sign = false; };/" "$TRASH/relay.conf" &&
+	grep -q "double_sign = false" "$TRASH/relay.conf" &&
+	relay_start &&
+	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
+	wait_for 15 "edge_connected web-6" &&
+	touch broken &&
+	wait_for 40 "\"$EDGE\" query -c web-6.conf \"sum(increase(ongrid_process_exits_total{comm=\\\"t6005-worker\\\",code!=\\\"0\\\"}[20s])) >= 3\" 2>/dev/null | grep -q ." &&
+	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
+		{\"type\":\"tool_call\",\"id\":\"c1\",\"name\":\"restart_service\",\"arguments\":{\"unit\":\"t6005-worker\"}},
+		{\"type\":\"text\",\"text\":\"{\\\"statement\\\":\\\"t6005-worker crash-loops again\\\",\\\"category\\\":\\\"service\\\",\\\"component\\\":\\\"t6005-worker\\\",\\\"confidence\\\":0.8}\",\"usage\":[300,40]}]}]}" &&
+	event app_mention U222 $T2 "<@UBOT> t6005-worker crashes again on web-6, why?" &&
+	wait_for 60 "button_of $T2 >action2" &&
+	id=$(cat action2) && test -n "$id" && test "$id" != "$(cat action_id)" &&
+	b=$(smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]") &&
+	press U222 approve "$id" "$b" $T2 &&
+	wait_for 15 "in_thread \"web-6 recorded the approval of $id by slack:U222 (1 of 2); it needs another approver there\" $T2" &&
+	test "$(nrestarts)" = 1 &&
+	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"pending\"]]" &&
+	test "$(edge_db "SELECT who FROM decisions WHERE approval_id = \"$id\"")" = "[[\"slack:U222\"]]" &&
+	press U222 approve "$id" "$b" $T2 &&
+	wait_for 15 "in_thread \"web-6 could not record the decision on $id\" $T2" &&
+	test "$(nrestarts)" = 1 &&
+	press U333 approve "$id" "$b" $T2 &&
+	wait_for 30 "test \$(nrestarts) = 2" &&
+	wait_for 10 "in_thread \"restart_service on web-6: executed\" $T2" &&
+	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"done\"]]"
 '
 
 test_done
