@@ -97,6 +97,14 @@ test_expect_success 'the installed edge investigates with its own store (ongrid-
 	test "$(json_get inv.json .host)" = web-1
 '
 
+test_expect_success 'a question asked at the installed relay is investigated by the installed edge (ongrid-relay ask)' '
+	"$relay_bin" ask -c "$conf" web-1 "is this host healthy?" </dev/null >ask.out 2>ask.err &&
+	cat ask.out &&
+	grep -q "Summary: " ask.out &&
+	grep -q "Root cause (" ask.out &&
+	"$PY" -c "import sqlite3,sys; n=sqlite3.connect(sys.argv[1]).execute(\"select count(*) from investigations where question = ?\", (\"is this host healthy?\",)).fetchone()[0]; sys.exit(0 if n == 1 else 1)" "$E/var/lib/ongrid/timeline.db"
+'
+
 test_expect_success 'a wrong binary hash stops the edge install before anything is written' '
 	sed "s/^edge_sha256=\".*\"/edge_sha256=\"$(printf "%064d" 0)\"/" edge.sh >bad.sh &&
 	test_expect_code 1 sh bad.sh --access-key ogk_x --secret-key ogs_x --root "$TRASH/bad" 2>err &&
