@@ -985,6 +985,10 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(payload, "result");
 	const char *finding = jstr(cJSON_GetObjectItemCaseSensitive(result, "evidence"), "finding");
 	const char *failure = jstr(result, "error");
+	/* NaN (absent) compares false: only an edge that counted says it waits */
+	double napproved =
+	        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "approvals"));
+	double nneeded = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(payload, "needed"));
 
 	if (dc->first[0])
 		snprintf(by, sizeof(by), "%s and %s", dc->first, dc->who);
@@ -1009,8 +1013,9 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 		return;
 	}
 	/* the edge may need more approvers than the relay asked for (its tools.double_sign):
-	 * the buttons stay for the next person */
-	if (dc->approve && est && strcmp(est, "approved") == 0) {
+	 * it says "approved" with approvals < needed, and the buttons stay for the next person */
+	if (dc->approve && est && strcmp(est, "approved") == 0 && napproved > 0 &&
+	    napproved < nneeded) {
 		approval_set(c, dc->action_id, "proposed", NULL, NULL);
 		audit(c, "chat.approval.recorded", dc->edge,
 		      "action %s (%s %s) approved by %s; %s waits for another approver",
@@ -1019,11 +1024,7 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 			say(q, a.chat_id, a.thread_id,
 			    "%s recorded the approval of %s by %s (%d of %d); it needs another "
 			    "approver there.",
-			    dc->edge, dc->action_id, by,
-			    (int)cJSON_GetNumberValue(
-			            cJSON_GetObjectItemCaseSensitive(payload, "approvals")),
-			    (int)cJSON_GetNumberValue(
-			            cJSON_GetObjectItemCaseSensitive(payload, "needed")));
+			    dc->edge, dc->action_id, by, (int)napproved, (int)nneeded);
 			mark_done(q, a.chat_id);
 		}
 		free(dc);
