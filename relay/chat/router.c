@@ -42,7 +42,7 @@
 #define PROGRESS_MAX     3000 /* bytes of streamed progress kept (the tail) */
 #define CONTEXT_TURNS    12   /* earlier turns sent with a follow-up */
 #define REPORT_MAX       (256u << 10)
-#define DECIDE_TIMEOUT   30000
+#define DECIDE_TIMEOUT   90000 /* the edge answers once the action ran (restarts: 60 s) */
 #define EDGES_LISTED_MAX 20
 
 /* Text for people: one cut at a buffer's cap is acceptable, so appends may fail. */
@@ -1005,8 +1005,15 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 		      dc->action_id, dc->approve ? "approve" : "deny", by,
 		      msg ? msg : proto_code_from_errno(err));
 		if (q) {
-			say(q, a.chat_id, a.thread_id, "%s could not record the decision on %s: %s",
-			    dc->edge, dc->action_id, msg ? msg : proto_code_from_errno(err));
+			if (err == -ETIMEDOUT)
+				say(q, a.chat_id, a.thread_id,
+				    "%s did not answer about %s in time; it may still be running "
+				    "there (ongrid-edge approve --list on the host).",
+				    dc->edge, dc->action_id);
+			else
+				say(q, a.chat_id, a.thread_id,
+				    "%s could not record the decision on %s: %s", dc->edge,
+				    dc->action_id, msg ? msg : proto_code_from_errno(err));
 			mark_done(q, a.chat_id);
 		}
 		free(dc);
