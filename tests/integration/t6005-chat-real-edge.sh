@@ -33,6 +33,11 @@ touch broken
 
 T1=1610243000.000100
 T2=1610243100.000100
+T3=1610243200.000100
+# the model: propose the restart, then conclude
+SCRIPT='{"rules":[{"provider":"openai","steps":[
+	{"type":"tool_call","id":"c1","name":"restart_service","arguments":{"unit":"t6005-worker"}},
+	{"type":"text","text":"{\"statement\":\"t6005-worker crash-loops\",\"category\":\"service\",\"component\":\"t6005-worker\",\"confidence\":0.8}","usage":[300,40]}]}]}'
 CRASHES='sum(ongrid_process_exits_total{comm="t6005-worker",code!="0"}) >= 3'
 
 event() { # TYPE USER TS TEXT [EXTRA]: an events_api envelope in C111
@@ -45,12 +50,23 @@ smsgs() { mock_get slack _messages "$TRASH/smsgs.json"; json_get "$TRASH/smsgs.j
 in_thread() { # TEXT [THREAD]: a message in the thread (T1 unless named) contains TEXT
 	smsgs "any(\"$1\" in (m[\"text\"] or \"\") and m[\"thread_ts\"] == \"${2:-$T1}\" for m in d.values())" | grep -q true
 }
+in_thread_re() { # REGEX THREAD: a message in the thread matches the Python regex
+	smsgs "any(__import__(\"re\").search(r\"$1\", m[\"text\"] or \"\") and m[\"thread_ts\"] == \"$2\" for m in d.values())" | grep -q true
+}
 button_of() { # THREAD: the approve button's value (the edge's approval id) in that thread
 	smsgs "[e[\"value\"] for m in d.values() if m[\"thread_ts\"] == \"$1\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []) if e.get(\"action_id\") == \"approve\"][0]"
 }
 edge_db() { # SQL over the edge's approvals.db, one row as JSON
 	"$PY" -c 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))' \
 		"$TRASH/web-6/approvals.db" "$1"
+}
+crash_again_and_ask() { # THREAD QUESTION: break the worker again, ask; the new id into FILE $1.id
+	touch broken &&
+	wait_for 40 "\"$EDGE\" query -c web-6.conf \"sum(increase(ongrid_process_exits_total{comm=\\\"t6005-worker\\\",code!=\\\"0\\\"}[20s])) >= 3\" 2>/dev/null | grep -q ." &&
+	llm_mock_script "$SCRIPT" &&
+	event app_mention U222 "$1" "$2" &&
+	wait_for 60 "button_of $1 >$1.id" &&
+	test -s "$1.id"
 }
 nrestarts() { if [ -f restarts ]; then wc -l <restarts; else echo 0; fi; }
 
@@ -84,9 +100,7 @@ tools = { double_sign = true; restart_commands = [\"t6005-worker=$TRASH/restart.
 '
 
 test_expect_success BPF,PYTHON3 'a question in Slack: the edge investigates the crash loop, the report and its restart proposal land in the thread with buttons' '
-	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
-		{\"type\":\"tool_call\",\"id\":\"c1\",\"name\":\"restart_service\",\"arguments\":{\"unit\":\"t6005-worker\"}},
-		{\"type\":\"text\",\"text\":\"{\\\"statement\\\":\\\"t6005-worker cannot read its configuration and crash-loops\\\",\\\"category\\\":\\\"service\\\",\\\"component\\\":\\\"t6005-worker\\\",\\\"confidence\\\":0.8}\",\"usage\":[300,40]}]}]}" &&
+	llm_mock_script "$SCRIPT" &&
 	daemon_start crashloop sh -c "while :; do ./t6005-worker; sleep 0.2; done" &&
 	wait_for 40 "\"$EDGE\" query -c web-6.conf \"\$CRASHES\" 2>/dev/null | grep -q ." &&
 	event app_mention U222 $T1 "<@UBOT> why does t6005-worker keep crashing on web-6?" &&
@@ -146,14 +160,8 @@ test_expect_success BPF,PYTHON3 'the edge counts approvers itself: with double-s
 	relay_start &&
 	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
 	wait_for 15 "edge_connected web-6" &&
-	touch broken &&
-	wait_for 40 "\"$EDGE\" query -c web-6.conf \"sum(increase(ongrid_process_exits_total{comm=\\\"t6005-worker\\\",code!=\\\"0\\\"}[20s])) >= 3\" 2>/dev/null | grep -q ." &&
-	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
-		{\"type\":\"tool_call\",\"id\":\"c1\",\"name\":\"restart_service\",\"arguments\":{\"unit\":\"t6005-worker\"}},
-		{\"type\":\"text\",\"text\":\"{\\\"statement\\\":\\\"t6005-worker crash-loops again\\\",\\\"category\\\":\\\"service\\\",\\\"component\\\":\\\"t6005-worker\\\",\\\"confidence\\\":0.8}\",\"usage\":[300,40]}]}]}" &&
-	event app_mention U222 $T2 "<@UBOT> t6005-worker crashes again on web-6, why?" &&
-	wait_for 60 "button_of $T2 >action2" &&
-	id=$(cat action2) && test -n "$id" && test "$id" != "$(cat action_id)" &&
+	crash_again_and_ask $T2 "<@UBOT> t6005-worker crashes again on web-6, why?" &&
+	id=$(cat $T2.id) && test "$id" != "$(cat action_id)" &&
 	b=$(smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]") &&
 	press U222 approve "$id" "$b" $T2 &&
 	wait_for 15 "in_thread \"web-6 recorded the approval of $id by slack:U222 (1 of 2); it needs another approver there\" $T2" &&
@@ -167,6 +175,21 @@ test_expect_success BPF,PYTHON3 'the edge counts approvers itself: with double-s
 	wait_for 30 "test \$(nrestarts) = 2" &&
 	wait_for 10 "in_thread \"restart_service on web-6: executed\" $T2" &&
 	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"done\"]]"
+'
+
+test_expect_success BPF,PYTHON3 'the edge refuses an approver its tools.approvers does not name, and an action it does not hold' '
+	sed -i "s|tools = { double_sign = true;|tools = { double_sign = true; approvers = [ \"slack:U333\" ];|" web-6.conf &&
+	grep -q "approvers = \[ \"slack:U333\" \]" web-6.conf &&
+	crash_again_and_ask $T3 "<@UBOT> and now? t6005-worker on web-6" &&
+	id=$(cat $T3.id) &&
+	b=$(smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]") &&
+	press U222 approve "$id" "$b" $T3 &&
+	wait_for 15 "in_thread_re \"web-6 could not record the decision on $id: .slack:U222. is not in tools.approvers\" $T3" &&
+	test "$(edge_db "SELECT count(*) FROM decisions WHERE approval_id = \"$id\"")" = "[[0]]" &&
+	"$PY" -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM approvals WHERE id = ?\", (sys.argv[2],)); c.commit()" "$TRASH/web-6/approvals.db" "$id" &&
+	press U333 approve "$id" "$b" $T3 &&
+	wait_for 15 "in_thread_re \"web-6 could not record the decision on $id: no action .$id. on this edge\" $T3" &&
+	test "$(nrestarts)" = 2
 '
 
 test_done
