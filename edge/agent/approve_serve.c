@@ -414,7 +414,7 @@ static void h_decide(struct tunnel_call *call, const cJSON *p, void *udata)
 	/* decided before (here, from the CLI, or by an earlier press): say how it ended */
 	if (!ap.status || strcmp(ap.status, "pending") != 0) {
 		log_info("approval %s: %s by %s ignored: already %s", ap.id, decision, approver,
-		         ap.status);
+		         ap.status ? ap.status : "decided");
 		reply_recorded(call, &ap);
 		goto out;
 	}
