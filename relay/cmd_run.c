@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -10,9 +11,11 @@
 #include <ev.h>
 
 #include "relay/db.h"
+#include "relay/llm/service.h"
 #include "relay/modules.h"
 #include "relay/relay.h"
 #include "relay/relay_core.h"
+#include "shared/alloc.h"
 #include "shared/cli.h"
 #include "shared/db.h"
 #include "shared/log.h"
@@ -24,6 +27,50 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	log_info("received %s, shutting down", strsignal(w->signum));
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGHUP re-reads relay.conf for the LLM router (providers, keys, routes, budgets,
+ * timeouts, proxy) and the log level. The edge server, TLS, chat platforms and the HTTP
+ * listener were built from the start-up configuration and keep it until a restart: they
+ * hold sockets and sessions a reload must not drop. A file that does not load changes
+ * nothing. */
+struct reload {
+	const char *path; /* -c, or NULL for the default and ONGRID_* overrides */
+	struct relay *relay;
+	struct relay_conf *llm_conf; /* owned: the last reload's, which the router uses */
+};
+
+static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct reload *rl = w->data;
+	struct llm_service *s = relay_module(rl->relay, "llm");
+	struct relay_conf *nc = xcalloc(1, sizeof(*nc));
+	struct diag d = { 0 };
+
+	(void)loop;
+	(void)revents;
+	log_info("received SIGHUP, re-reading %s", rl->path ? rl->path : "the configuration");
+	if (relay_conf_load(nc, rl->path) != 0) { /* it printed why, naming file and line */
+		free(nc);
+		log_err("reload failed: the configuration does not load; the relay keeps running "
+		        "on the one it has");
+		return;
+	}
+	if (!s || llm_service_reload(s, nc, &d) < 0) {
+		log_err("reload failed: %s; the relay keeps running on the configuration it has",
+		        s ? d.msg : "no LLM router");
+		relay_conf_release(nc);
+		free(nc);
+		return;
+	}
+	if (rl->llm_conf) {
+		relay_conf_release(rl->llm_conf);
+		free(rl->llm_conf);
+	}
+	rl->llm_conf = nc;
+	log_info("reloaded: llm router now has %zu providers, %zu routes (listen, tls, edges, "
+	         "chat, approvals, http and alerts keep their start-up settings until a restart)",
+	         nc->llm.providers.n, nc->llm.routes.n);
 }
 
 /* Each edge is one socket: lift the soft descriptor limit to the hard one. */
@@ -86,7 +133,8 @@ int cmd_run(int argc, char **argv)
 	struct relay_conf conf;
 	struct relay *relay = NULL;
 	struct ev_loop *loop;
-	ev_signal sigint, sigterm;
+	ev_signal sigint, sigterm, sighup;
+	struct reload reload = { NULL, NULL, NULL };
 	struct diag d = { 0 };
 	sqlite3 *db = NULL;
 	char **args;
@@ -141,15 +189,25 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "ongrid-relay: ready\n");
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	ev_signal_init(&sighup, on_reload, SIGHUP);
+	reload.path = path;
+	reload.relay = relay;
+	sighup.data = &reload;
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sighup);
 	ev_run(loop, 0);
 	ev_signal_stop(loop, &sigint);
 	ev_signal_stop(loop, &sigterm);
+	ev_signal_stop(loop, &sighup);
 	relay_pidfile_remove(conf.data_dir);
 	r = 0;
 out_relay:
 	relay_free(relay);
+	if (reload.llm_conf) { /* after the router that used it */
+		relay_conf_release(reload.llm_conf);
+		free(reload.llm_conf);
+	}
 out_db:
 	db_close(db);
 out_conf:

@@ -9,7 +9,8 @@
 static const struct cli_cmd commands[] = {
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
-	{ "run", cmd_run, "run [-c FILE]", "the relay daemon, in the foreground" },
+	{ "run", cmd_run, "run [-c FILE]",
+	  "the relay daemon, in the foreground (SIGHUP re-reads llm.* and log.level)" },
 	{ "keys", cmd_keys,
 	  "keys create NAME [--role safe-read|safe-write|dangerous] [--json] | list [--json] | "
 	  "revoke NAME",

@@ -27,6 +27,7 @@
 #include "relay/db.h"
 #include "relay/llm/accounting.h"
 #include "relay/llm/llm_conf.h"
+#include "relay/llm/service.h"
 #include "relay/modules.h"
 #include "relay/topo.h"
 #include "shared/alloc.h"
@@ -1217,10 +1218,18 @@ static void cmd_incidents(struct chat *c, struct outq *q, const struct chat_even
 	buf_release(&b);
 }
 
+/* The llm section the router uses now, which a SIGHUP may have re-read. */
+static const struct llm_conf *llm_conf_now(const struct chat *c)
+{
+	const struct llm_service *s = relay_module(c->relay, "llm");
+
+	return s ? llm_service_conf(s) : &c->conf->llm;
+}
+
 static void cmd_models(struct chat *c, struct outq *q, const struct chat_event *ev)
 {
 	struct buf b = BUF_INIT(16384);
-	const struct llm_routes_conf *rs = &c->conf->llm.routes;
+	const struct llm_routes_conf *rs = &llm_conf_now(c)->routes;
 
 	ADD(buf_adds(&b, "Model routes:\n"));
 	for (size_t i = 0; i < rs->n; i++) {
@@ -1262,14 +1271,16 @@ static void cmd_model_use(struct chat *c, struct outq *q, const struct chat_even
 		    "Only admins may change model routes (you are %s).", chat_role_name(role));
 		return;
 	}
-	for (size_t i = 0; i < c->conf->llm.routes.n; i++)
-		known |= !strcmp(c->conf->llm.routes.v[i].purpose, args[0]);
+	const struct llm_conf *lc = llm_conf_now(c);
+
+	for (size_t i = 0; i < lc->routes.n; i++)
+		known |= !strcmp(lc->routes.v[i].purpose, args[0]);
 	if (!known) {
 		say(q, ev->chat_id, ev->thread_id, "Unknown purpose '%s' (see: models).", args[0]);
 		return;
 	}
 	if (!reset && (llm_target_split(args[1], prov, sizeof(prov), &model) < 0 ||
-	               !llm_conf_provider(&c->conf->llm, prov))) {
+	               !llm_conf_provider(lc, prov))) {
 		say(q, ev->chat_id, ev->thread_id,
 		    "Expected PROVIDER/MODEL with a configured "
 		    "provider, got '%s'.",

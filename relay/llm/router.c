@@ -137,6 +137,11 @@ struct llm_acct *llm_router_acct(struct llm_router *r)
 	return r->acct;
 }
 
+const struct llm_conf *llm_router_conf(const struct llm_router *r)
+{
+	return r->conf;
+}
+
 static void attempt_release(struct llm_call *c)
 {
 	if (c->easy) {

@@ -101,5 +101,7 @@ int llm_router_route(struct llm_router *r, const char *purpose, char ***ret, boo
 
 /* The accounting store the router uses (for `model` commands). */
 struct llm_acct *llm_router_acct(struct llm_router *r);
+/* The providers and routes calls use now: the start-up ones or the last reload's. */
+const struct llm_conf *llm_router_conf(const struct llm_router *r);
 
 #endif

@@ -231,3 +231,8 @@ int llm_service_reload(struct llm_service *s, const struct relay_conf *conf, str
 {
 	return llm_router_reload(s->router, &conf->llm, d);
 }
+
+const struct llm_conf *llm_service_conf(const struct llm_service *s)
+{
+	return llm_router_conf(s->router);
+}

@@ -24,4 +24,7 @@ int llm_service_start(struct relay *r, const struct relay_conf *conf, struct dia
  * from now on; calls in flight finish on the routes they resolved. */
 int llm_service_reload(struct llm_service *s, const struct relay_conf *conf, struct diag *d);
 
+/* The llm section in use: the start-up configuration's or the last reload's. */
+const struct llm_conf *llm_service_conf(const struct llm_service *s);
+
 #endif

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='a running relay answers llm.request from an edge through the router; model use and budgets reach it without a restart'
+test_description='a running relay answers llm.request from an edge through the router; model use, budgets and relay.conf re-read on SIGHUP reach it without a restart'
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRC/tests/lib/relay-lib.sh"
 . "$SRC/tests/mock/llm_mock.sh"
@@ -67,6 +67,39 @@ test_expect_success PYTHON3 'bad requests are bad_request and name the field' '
 	call "{\"purpose\":\"nosuch\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}" &&
 	test "$(json_get reply .code)" = bad_request &&
 	grep -q "no LLM route for purpose" reply
+'
+
+test_expect_success PYTHON3 'SIGHUP re-reads relay.conf: the next call takes the new route, no restart' '
+	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[{\"type\":\"text\",\"text\":\"from gpt\"}]},{\"provider\":\"gemini\",\"steps\":[{\"type\":\"text\",\"text\":\"from gemini\"}]}]}" &&
+	pid=$(cat relay.pid) &&
+	cp relay.conf relay.conf.orig &&
+	sed -i "s|investigate = \[ \"oai/gpt-4o\", \"claude/claude-sonnet-4-5\" \];|investigate = [ \"gem/gemini-2.5-flash\" ];|" relay.conf &&
+	grep -q "investigate = \[ \"gem/gemini-2.5-flash\" \];" relay.conf &&
+	kill -HUP $pid &&
+	wait_for 10 "grep -q \"reloaded: llm router now has 4 providers, 5 routes\" relay.log" &&
+	call "{\"purpose\":\"investigate\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}" &&
+	test "$(json_get reply .payload.text)" = "from gemini" &&
+	"$RELAY" model list -c relay.conf >out && grep -q "^investigate  *config  *gem/gemini-2.5-flash$" out &&
+	kill -0 $pid && test "$(cat relay.pid)" = $pid
+'
+
+test_expect_success PYTHON3 'a relay.conf that does not load changes nothing and says why' '
+	pid=$(cat relay.pid) &&
+	cp relay.conf relay.conf.good &&
+	echo "llm = { routes = { investigate = [ \"nosuch/model\" ]; }; };" >>relay.conf &&
+	kill -HUP $pid &&
+	wait_for 10 "grep -q \"reload failed: the configuration does not load\" relay.log" &&
+	grep -q "relay.conf:[0-9]*: duplicate setting name" relay.log &&
+	call "{\"purpose\":\"investigate\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}" &&
+	test "$(json_get reply .payload.text)" = "from gemini" &&
+	cp relay.conf.good relay.conf &&
+	sed -i "s|gem/gemini-2.5-flash\" \];|nosuch/model\" ];|" relay.conf &&
+	kill -HUP $pid &&
+	wait_for 10 "test \$(grep -c \"reload failed\" relay.log) = 2" &&
+	grep -q "relay.conf:[0-9]*: llm.routes.investigate: unknown provider .nosuch." relay.log &&
+	call "{\"purpose\":\"investigate\",\"request\":{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}}" &&
+	test "$(json_get reply .payload.text)" = "from gemini" &&
+	kill -0 $pid
 '
 
 test_done
