@@ -1,6 +1,7 @@
 /* cmd_investigate.c - `ongrid-edge investigate "QUESTION" [--json] [-c FILE] [--incident ID]
- * [--offline]`: one investigation on this host, printed as the report (text or the JSON
- * contract).
+ * [--context FILE] [--offline]`: one investigation on this host, printed as the report (text
+ * or the JSON contract). --context gives what the question came with (the chat thread,
+ * follow_up, the requester, the alert; agent.h, context.c), "-" for standard input.
  *
  * The investigation runs in this process. When a daemon runs, its "investigate" control
  * command says so and the tools read its history (metrics, logs, changes) through the
@@ -49,18 +50,17 @@ static bool daemon_history(const struct edge_conf *c, char *why, size_t n)
 
 int cmd_investigate(int argc, char **argv)
 {
-	const char *path = NULL, *incident = NULL;
+	const char *path = NULL, *incident = NULL, *context = NULL;
 	bool json = false, offline = false;
 	const struct cli_opt opts[] = {
-		{ "config", 'c', true, &path, NULL },
-		{ "incident", 0, true, &incident, NULL },
-		{ "json", 0, false, NULL, &json },
+		{ "config", 'c', true, &path, NULL },    { "incident", 0, true, &incident, NULL },
+		{ "context", 0, true, &context, NULL },  { "json", 0, false, NULL, &json },
 		{ "offline", 0, false, NULL, &offline },
 	};
 	struct agent_opts o = { 0 };
 	struct edge_conf c;
 	struct diag d = { 0 };
-	cJSON *rep = NULL;
+	cJSON *rep = NULL, *ctx = NULL;
 	char why[640] = "";
 	char **args;
 	int nargs, r;
@@ -73,10 +73,17 @@ int cmd_investigate(int argc, char **argv)
 		fprintf(stderr, "ongrid-edge investigate: expected one \"QUESTION\" argument\n");
 		return 2;
 	}
+	if (context && agent_context_load(context, &ctx, &d) < 0) {
+		fprintf(stderr, "ongrid-edge investigate: --context %s\n", d.msg);
+		return 2;
+	}
 	r = edge_conf_load(&c, path);
-	if (r)
+	if (r) {
+		cJSON_Delete(ctx);
 		return r;
+	}
 	o.question = args[0];
+	o.context = ctx;
 	o.incident = incident;
 	o.mode = offline ? "offline" : NULL;
 	o.history = daemon_history(&c, why, sizeof(why));
@@ -94,6 +101,7 @@ int cmd_investigate(int argc, char **argv)
 		report_print_text(rep);
 out:
 	cJSON_Delete(rep);
+	cJSON_Delete(ctx);
 	edge_conf_release(&c);
 	return r;
 }

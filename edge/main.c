@@ -33,7 +33,8 @@ static const struct cli_cmd commands[] = {
 	  "tool NAME ['JSON'] [--role viewer|operator|admin] [--as NAME] [--json]",
 	  "one tool call through the gate the agent uses; dangerous calls become proposals" },
 	{ "investigate", cmd_investigate,
-	  "investigate \"QUESTION\" [--incident ID] [--offline] [-c FILE] [--json]",
+	  "investigate \"QUESTION\" [--incident ID] [--context FILE] [--offline] [-c FILE] "
+	  "[--json]",
 	  "find the root cause: metrics that moved, log spikes, latency tails, changes; a report" },
 	{ "approve", cmd_approve, "approve ID [--as NAME] [--json] | approve --list",
 	  "approve a proposed dangerous call; the last needed approval runs it" },

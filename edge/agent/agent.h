@@ -56,6 +56,21 @@ char *redact_text(const char *s, size_t *ret_count);
 /* Redact every string value (and object key) in item, in place; returns the count. */
 size_t redact_json(cJSON *item);
 
+/* ---- context.c -------------------------------------------------------------------------
+ * What a question arrives with (the relay's "investigate" payload, `investigate --context
+ * FILE`): {"context": [{"who", "text"}...], "follow_up", "requester": {"platform", "user",
+ * "role"}, "alert": {...}}. Taken into a compact, redacted object of the same shape
+ * (caller frees), the most recent messages within a few KiB, plus "context_omitted" (the
+ * count left out); taking it again keeps it. A wrong shape is -EINVAL naming the
+ * field. */
+int agent_context_take(const cJSON *in, cJSON **ret, struct diag *d);
+int agent_context_parse(const char *text, size_t len, cJSON **ret, struct diag *d);
+/* The same from a file ("-": standard input); errors name the file. */
+int agent_context_load(const char *path, cJSON **ret, struct diag *d);
+/* The text the coordinator classifies: the question and the alert's name (split into
+ * words) and summary. */
+void agent_context_classify_text(const char *question, const cJSON *ctx, char *out, size_t n);
+
 /* ---- prompt.c --------------------------------------------------------------------------
  * What a model is shown. Tool output is data: each piece is fenced between markers that
  * carry a random nonce the data cannot know, so a log line cannot close the fence and
@@ -190,6 +205,7 @@ struct agent_opts {
 	const char *mode;        /* "auto", "offline", "llm"; NULL = agent.mode */
 	bool history;            /* a daemon answers history queries */
 	const char *history_why; /* when !history: why, for the report */
+	const cJSON *context;    /* agent_context_parse()'s, or NULL */
 };
 
 /* One investigation run: what the planner and the specialists share. */
@@ -204,6 +220,8 @@ struct agent_run {
 	int steps;           /* tool calls made, cached or not */
 	int max_steps;
 	int64_t tokens_in, tokens_out;
+	const cJSON *context; /* agent_opts.context: thread, alert, requester; may be NULL */
+	char planner[160];    /* "llm:PROVIDER/MODEL" once a model answered */
 };
 
 /* Run one tool through the gate as the "agent" viewer, with the cache and the timeline:

@@ -26,6 +26,8 @@
 
 /* A report is findings, not dumps; a child that prints more is broken. */
 #define REPORT_MAX_BYTES (8u << 20)
+/* Linux pipes hold 64 KiB by default; a compacted context (agent_context_take) is a few. */
+#define PIPE_BUF_MIN     (64u << 10)
 
 struct serve {
 	struct tunnel *t;
@@ -124,11 +126,12 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 	struct serve *sv = udata;
 	const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "question"));
 	const char *inc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "incident_id"));
-	const char *argv[12];
+	const char *argv[14];
 	struct job *j;
-	cJSON *prog;
-	char *question;
-	int fds[2], a = 0;
+	cJSON *prog, *ctx = NULL;
+	struct diag d = { 0 };
+	char *question, *ctx_json;
+	int fds[2], ctxfds[2], a = 0;
 	pid_t pid;
 
 	if (!q || !*q || strlen(q) > ONGRID_AGENT_QUESTION_MAX_BYTES) {
@@ -141,9 +144,33 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 		                   "investigate.incident_id: expected 1 to 128 bytes");
 		return;
 	}
+	/* the thread, the requester and the alert, checked here so that a bad payload is the
+	 * relay's bad_request, then handed to the child on its standard input */
+	if (agent_context_take(p, &ctx, &d) < 0) {
+		tunnel_reply_error(call, -EINVAL, "investigate.%s", d.msg);
+		return;
+	}
+	ctx_json = json_print(ctx, false);
+	cJSON_Delete(ctx);
+	if (strlen(ctx_json) >= PIPE_BUF_MIN || pipe2(ctxfds, O_CLOEXEC) < 0) {
+		tunnel_reply_error(call, -EIO, "cannot hand the context to the investigation");
+		free(ctx_json);
+		return;
+	}
+	/* fits the pipe's buffer: written whole before the child reads */
+	if (write(ctxfds[1], ctx_json, strlen(ctx_json)) != (ssize_t)strlen(ctx_json)) {
+		tunnel_reply_error(call, -EIO, "cannot hand the context to the investigation");
+		close(ctxfds[0]);
+		close(ctxfds[1]);
+		free(ctx_json);
+		return;
+	}
+	close(ctxfds[1]);
+	free(ctx_json);
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		tunnel_reply_error(call, -errno, "cannot start the investigation: %s",
 		                   strerror(errno));
+		close(ctxfds[0]);
 		return;
 	}
 	/* a question that starts with '-' is still a question, not an option */
@@ -151,6 +178,8 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 	argv[a++] = "ongrid-edge";
 	argv[a++] = "investigate";
 	argv[a++] = "--json";
+	argv[a++] = "--context";
+	argv[a++] = "-";
 	if (sv->conf_path) {
 		argv[a++] = "-c";
 		argv[a++] = sv->conf_path;
@@ -167,19 +196,18 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 		                   strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
+		close(ctxfds[0]);
 		free(question);
 		return;
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull >= 0)
-			dup2(devnull, 0);
+		dup2(ctxfds[0], 0);
 		dup2(fds[1], 1);
 		execv("/proc/self/exe", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
+	close(ctxfds[0]);
 	free(question);
 	j = xcalloc(1, sizeof(*j));
 	j->loop = sv->loop;

@@ -28,4 +28,17 @@ rows = sqlite3.connect(sys.argv[1]).execute(\"select incident from investigation
 sys.exit(0 if len(rows) == 2 and rows[0][0] and rows[0][0] == rows[1][0] else 1)" "$TRASH/web-9/timeline.db"
 '
 
+test_expect_success PYTHON3 'the follow-up arrives with the thread so far and who asked' '
+	"$PY" -c "
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(detail,) = db.execute(\"select s.detail from steps s join investigations i on i.id = s.investigation where i.question = ? and s.event = ?\", (\"and since when?\", \"dispatch\")).fetchone()
+ctx = json.loads(detail)[\"context\"]
+print(json.dumps(ctx))
+assert ctx[\"follow_up\"] is True
+assert ctx[\"requester\"][\"platform\"] == \"local\" and ctx[\"requester\"][\"role\"]
+assert any(t[\"text\"] == \"is the disk full?\" for t in ctx[\"context\"])
+" "$TRASH/web-9/timeline.db" >ctx.out
+'
+
 test_done
