@@ -30,7 +30,7 @@ $(B)/fuzz/libfuzzlib.a: $(FUZZ_LIBOBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libfuzzlib.a | $(TEST_STAMP)
 	$(E) FUZZ $@
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEPLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.a,$^) $(DEPLIBS)
 
 # Helper programs the integration scripts drive (tests/tools/NAME.c -> build/tests/NAME),
 # linked against the same libraries as the daemons.

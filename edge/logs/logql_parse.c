@@ -457,8 +457,11 @@ static int pipeline(struct parser *ps, struct logql_log *l)
 			return r;
 		}
 add:
-		if (l->nst >= LOGQL_MAX_STAGES)
+		if (l->nst >= LOGQL_MAX_STAGES) {
+			free(st.str); /* not in l yet: l's release would not see it */
+			pcre2_code_free(st.re);
 			return fail_at(ps, at, "more than %d pipeline stages", LOGQL_MAX_STAGES);
+		}
 		ALLOC_GROW(l->st, l->nst + 1, alloc);
 		l->st[l->nst++] = st;
 	}
