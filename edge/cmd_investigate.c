@@ -2,6 +2,8 @@
  * [--context FILE] [--offline]`: one investigation on this host, printed as the report (text
  * or the JSON contract). --context gives what the question came with (the chat thread,
  * follow_up, the requester, the alert; agent.h, context.c), "-" for standard input.
+ * --progress-fd N writes one line per step to descriptor N while it runs (serve.c streams
+ * them into the chat thread).
  *
  * The investigation runs in this process. When a daemon runs, its "investigate" control
  * command says so and the tools read its history (metrics, logs, changes) through the
@@ -10,6 +12,8 @@
  * answers one request at a time, and the tools of an investigation are requests to it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +54,12 @@ static bool daemon_history(const struct edge_conf *c, char *why, size_t n)
 
 int cmd_investigate(int argc, char **argv)
 {
-	const char *path = NULL, *incident = NULL, *context = NULL;
+	const char *path = NULL, *incident = NULL, *context = NULL, *progress = NULL;
 	bool json = false, offline = false;
 	const struct cli_opt opts[] = {
-		{ "config", 'c', true, &path, NULL },    { "incident", 0, true, &incident, NULL },
-		{ "context", 0, true, &context, NULL },  { "json", 0, false, NULL, &json },
-		{ "offline", 0, false, NULL, &offline },
+		{ "config", 'c', true, &path, NULL },   { "incident", 0, true, &incident, NULL },
+		{ "context", 0, true, &context, NULL }, { "progress-fd", 0, true, &progress, NULL },
+		{ "json", 0, false, NULL, &json },      { "offline", 0, false, NULL, &offline },
 	};
 	struct agent_opts o = { 0 };
 	struct edge_conf c;
@@ -72,6 +76,21 @@ int cmd_investigate(int argc, char **argv)
 	if (nargs != 1 || !*args[0]) {
 		fprintf(stderr, "ongrid-edge investigate: expected one \"QUESTION\" argument\n");
 		return 2;
+	}
+	if (progress) {
+		char *end;
+		long fd = strtol(progress, &end, 10);
+
+		if (*end || end == progress || fd < 3 || fd > 1023 || fcntl((int)fd, F_GETFD) < 0) {
+			fprintf(stderr,
+			        "ongrid-edge investigate: --progress-fd: expected an open "
+			        "descriptor "
+			        "3 to 1023, got '%s'\n",
+			        progress);
+			return 2;
+		}
+		o.progress_fd = (int)fd;
+		signal(SIGPIPE, SIG_IGN); /* a reader that goes away costs lines, not the report */
 	}
 	if (context && agent_context_load(context, &ctx, &d) < 0) {
 		fprintf(stderr, "ongrid-edge investigate: --context %s\n", d.msg);

@@ -206,6 +206,7 @@ struct agent_opts {
 	bool history;            /* a daemon answers history queries */
 	const char *history_why; /* when !history: why, for the report */
 	const cJSON *context;    /* agent_context_parse()'s, or NULL */
+	int progress_fd;         /* > 0: one line per step written here as it happens */
 };
 
 /* One investigation run: what the planner and the specialists share. */
@@ -220,9 +221,16 @@ struct agent_run {
 	int steps;           /* tool calls made, cached or not */
 	int max_steps;
 	int64_t tokens_in, tokens_out;
-	const cJSON *context; /* agent_opts.context: thread, alert, requester; may be NULL */
-	char planner[160];    /* "llm:PROVIDER/MODEL" once a model answered */
+	const cJSON *context;    /* agent_opts.context: thread, alert, requester; may be NULL */
+	char planner[160];       /* "llm:PROVIDER/MODEL" once a model answered */
+	int progress_fd;         /* agent_opts.progress_fd */
+	char progress_last[240]; /* the last tool finding sent there */
 };
+
+/* A line on the progress fd, if there is one (coordinator.c): what a chat thread shows
+ * while the investigation runs. Newlines in the text become spaces. */
+void agent_progress(const struct agent_run *run, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 /* Run one tool through the gate as the "agent" viewer, with the cache and the timeline:
  * timeline gets tool_call (agent, tool, args) then tool_result (status, digest of the

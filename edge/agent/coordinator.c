@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,29 @@ static char *digest_of(const cJSON *res)
 	return d;
 }
 
+void agent_progress(const struct agent_run *run, const char *fmt, ...)
+{
+	char line[320];
+	va_list ap;
+	int n;
+
+	if (run->progress_fd <= 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = n < (int)sizeof(line) - 1 ? n : (int)sizeof(line) - 2;
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	/* a reader that went away costs this line, not the investigation */
+	if (write(run->progress_fd, line, (size_t)n) < 0)
+		return;
+}
+
 static cJSON *step_detail(const char *tool, const cJSON *args)
 {
 	cJSON *d = json_obj();
@@ -167,6 +191,16 @@ int agent_tool(struct agent_run *run, const char *agent, const char *tool, const
 	}
 	dig = digest_of(res);
 	json_add_str(det, "digest", dig);
+	{
+		/* a thread reads each finding once, not once per specialist that asked */
+		char said[sizeof(run->progress_last)];
+
+		snprintf(said, sizeof(said), "%s: %.200s", tool, dig);
+		if (*dig && strcmp(said, run->progress_last) != 0) {
+			agent_progress(run, "%s: %s", agent, said);
+			memcpy(run->progress_last, said, sizeof(said));
+		}
+	}
 	free(dig);
 	json_add_num(det, "duration_ms", (double)(mono_ms() - t0));
 	timeline_add(run->tl, agent, "tool_result", det);
@@ -405,6 +439,7 @@ static char *handoff(struct agent_run *run, struct llm_session *ls, const char *
 	json_add_str(det, "question", q);
 	json_add_num(det, "depth", depth + 1);
 	timeline_add(run->tl, from, "handoff", det);
+	agent_progress(run, "%s asks the %s specialist: %.200s", from, to, q);
 	answer = llm_specialist(run, ls, to, incident, from, q,
 	                        depth + 1); /* NOLINT(misc-no-recursion) */
 	*error = false;
@@ -562,6 +597,9 @@ static char *llm_specialist(struct agent_run *run, struct llm_session *ls, const
 		json_add_str(det, "stop", jstr(resp, "stop") ? jstr(resp, "stop") : "");
 		json_add_bool(det, "forced_synthesis", forced);
 		timeline_add(run->tl, spec_name, "llm_call", det);
+		agent_progress(run, "%s: model round %d (%s/%s)", spec_name, rounds,
+		               jstr(resp, "provider") ? jstr(resp, "provider") : "?",
+		               jstr(resp, "model") ? jstr(resp, "model") : "?");
 		if (!run->planner[0] && jstr(resp, "provider"))
 			snprintf(run->planner, sizeof(run->planner), "llm:%s/%s",
 			         jstr(resp, "provider"),
@@ -691,6 +729,13 @@ out:
 	return out;
 }
 
+static const char *by_of(const cJSON *dispatch_detail)
+{
+	const char *by = jstr(dispatch_detail, "classified_by");
+
+	return by ? by : "keywords";
+}
+
 /* The specialist of the incident's latest conclusion (history is oldest first). */
 static const char *earlier_specialist(const cJSON *history, enum agent_category *hint)
 {
@@ -767,6 +812,7 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
 	run.report = report_new(o->question, conf->name, "offline", started);
 
 	run.context = o->context;
+	run.progress_fd = o->progress_fd;
 	agent_context_classify_text(o->question, o->context, ctext, sizeof(ctext));
 	spec = agent_classify(ctext, &hint);
 	det = json_obj();
@@ -797,6 +843,8 @@ int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, 
 		json_add_str(det, "classified_by", by);
 	json_add_str(det, "specialist", spec);
 	json_add_str(det, "hint", agent_category_name(hint));
+	agent_progress(&run, "the %s specialist takes it (%s, classified by %s)", spec,
+	               ls ? "with a model" : "offline planner", by_of(det));
 	timeline_add(run.tl, "coordinator", "dispatch", det);
 
 	/* the planner's evidence first, in both modes: a model starts from it */

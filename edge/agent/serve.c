@@ -25,9 +25,13 @@
 #include "shared/banned.h"
 
 /* A report is findings, not dumps; a child that prints more is broken. */
-#define REPORT_MAX_BYTES (8u << 20)
+#define REPORT_MAX_BYTES   (8u << 20)
 /* Linux pipes hold 64 KiB by default; a compacted context (agent_context_take) is a few. */
-#define PIPE_BUF_MIN     (64u << 10)
+#define PIPE_BUF_MIN       (64u << 10)
+/* Progress lines sent to the thread per investigation; the report carries the rest. */
+#define PROGRESS_LINES_MAX 40
+/* The descriptor the child writes its progress lines to (--progress-fd). */
+#define PROGRESS_FD        3
 
 struct serve {
 	struct tunnel *t;
@@ -37,13 +41,17 @@ struct serve {
 
 struct job {
 	struct ev_loop *loop;
+	struct tunnel *t;
 	struct tunnel_call *call; /* NULL once cancelled */
 	ev_child child;
-	ev_io io;
+	ev_io io, pio;
 	struct buf out;
-	int fd, status;
+	char line[400]; /* the progress line being read */
+	size_t linelen;
+	int fd, pfd, status, nlines;
 	pid_t pid;
-	bool exited, eof, overflow;
+	bool exited, eof, peof, overflow;
+	char incident[129];
 };
 
 static void finish(struct job *j)
@@ -51,7 +59,7 @@ static void finish(struct job *j)
 	struct diag d = { 0 };
 	cJSON *rep;
 
-	if (!j->exited || !j->eof)
+	if (!j->exited || !j->eof || !j->peof)
 		return;
 	if (j->call) {
 		if (j->overflow)
@@ -97,6 +105,57 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 	finish(j);
 }
 
+static void progress_done(void *udata, int err, const cJSON *payload, const char *msg)
+{
+	(void)udata, (void)err, (void)payload, (void)msg;
+}
+
+static void send_progress(struct job *j, const char *text)
+{
+	cJSON *prog = json_obj();
+
+	json_add_str(prog, "incident_id", j->incident);
+	json_add_str(prog, "text", text);
+	(void)tunnel_request(j->t, "investigate.progress", prog, 10000, progress_done, NULL, NULL);
+	cJSON_Delete(prog);
+}
+
+/* One line of the child's progress: to the thread, up to PROGRESS_LINES_MAX of them. */
+static void progress_line(struct job *j)
+{
+	j->line[j->linelen] = '\0';
+	j->linelen = 0;
+	if (!j->call || !j->line[0] || j->nlines > PROGRESS_LINES_MAX)
+		return;
+	send_progress(j,
+	              ++j->nlines > PROGRESS_LINES_MAX ? "(more steps: see the report)" : j->line);
+}
+
+static void on_progress_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct job *j = container_of(w, struct job, pio);
+	char tmp[4096];
+	ssize_t n;
+
+	(void)revents;
+	n = read(j->pfd, tmp, sizeof(tmp));
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (tmp[i] == '\n')
+				progress_line(j);
+			else if (j->linelen < sizeof(j->line) - 1)
+				j->line[j->linelen++] = tmp[i];
+		}
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	ev_io_stop(loop, w);
+	close(j->pfd);
+	j->peof = true;
+	finish(j);
+}
+
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct job *j = container_of(w, struct job, child);
@@ -116,22 +175,17 @@ static void on_cancel(void *udata)
 	kill(j->pid, SIGTERM);
 }
 
-static void progress_done(void *udata, int err, const cJSON *payload, const char *msg)
-{
-	(void)udata, (void)err, (void)payload, (void)msg;
-}
-
 static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 {
 	struct serve *sv = udata;
 	const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "question"));
 	const char *inc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "incident_id"));
-	const char *argv[14];
+	const char *argv[16];
 	struct job *j;
-	cJSON *prog, *ctx = NULL;
+	cJSON *ctx = NULL;
 	struct diag d = { 0 };
 	char *question, *ctx_json;
-	int fds[2], ctxfds[2], a = 0;
+	int fds[2], ctxfds[2], pfds[2], a = 0;
 	pid_t pid;
 
 	if (!q || !*q || strlen(q) > ONGRID_AGENT_QUESTION_MAX_BYTES) {
@@ -173,6 +227,14 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 		close(ctxfds[0]);
 		return;
 	}
+	if (pipe2(pfds, O_CLOEXEC) < 0) {
+		tunnel_reply_error(call, -errno, "cannot start the investigation: %s",
+		                   strerror(errno));
+		close(ctxfds[0]);
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
 	/* a question that starts with '-' is still a question, not an option */
 	question = xasprintf("%s%s", q[0] == '-' ? " " : "", q);
 	argv[a++] = "ongrid-edge";
@@ -180,6 +242,8 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 	argv[a++] = "--json";
 	argv[a++] = "--context";
 	argv[a++] = "-";
+	argv[a++] = "--progress-fd";
+	argv[a++] = "3";
 	if (sv->conf_path) {
 		argv[a++] = "-c";
 		argv[a++] = sv->conf_path;
@@ -197,38 +261,46 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 		close(fds[0]);
 		close(fds[1]);
 		close(ctxfds[0]);
+		close(pfds[0]);
+		close(pfds[1]);
 		free(question);
 		return;
 	}
 	if (pid == 0) {
 		dup2(ctxfds[0], 0);
 		dup2(fds[1], 1);
+		/* dup2 onto itself would keep close-on-exec */
+		if (pfds[1] == PROGRESS_FD)
+			(void)fcntl(PROGRESS_FD, F_SETFD, 0);
+		else
+			dup2(pfds[1], PROGRESS_FD);
 		execv("/proc/self/exe", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
 	close(ctxfds[0]);
+	close(pfds[1]);
 	free(question);
 	j = xcalloc(1, sizeof(*j));
 	j->loop = sv->loop;
+	j->t = sv->t;
 	j->call = call;
 	j->pid = pid;
 	j->fd = fds[0];
+	j->pfd = pfds[0];
+	snprintf(j->incident, sizeof(j->incident), "%s", inc ? inc : "");
 	buf_init(&j->out, REPORT_MAX_BYTES);
 	(void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
 	ev_io_init(&j->io, on_read, j->fd, EV_READ);
 	ev_io_start(sv->loop, &j->io);
+	(void)fcntl(j->pfd, F_SETFL, O_NONBLOCK);
+	ev_io_init(&j->pio, on_progress_read, j->pfd, EV_READ);
+	ev_io_start(sv->loop, &j->pio);
 	ev_child_init(&j->child, on_child, pid, 0);
 	ev_child_start(sv->loop, &j->child);
 	tunnel_call_on_cancel(call, on_cancel, j);
-	/* one line for the chat thread while the planner works */
-	prog = json_obj();
-	json_add_str(prog, "incident_id", inc ? inc : "");
-	json_add_str(prog, "text",
-	             "investigating: metrics that moved, log spikes, latency tails, "
-	             "changes");
-	(void)tunnel_request(sv->t, "investigate.progress", prog, 10000, progress_done, NULL, NULL);
-	cJSON_Delete(prog);
+	/* the first line for the chat thread; the child's steps follow as it takes them */
+	send_progress(j, "investigating: metrics that moved, log spikes, latency tails, changes");
 }
 
 int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path)

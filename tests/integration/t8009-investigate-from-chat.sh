@@ -4,7 +4,9 @@ test_description='a question asked at the relay (ongrid-relay ask) reaches the e
 . "$SRC/tests/lib/relay-lib.sh"
 
 test_expect_success PYTHON3 'a relay, and an edge holding the tunnel' '
-	relay_setup && relay_start &&
+	relay_setup &&
+	echo "chat: { edit_interval = \"100ms\"; };" >>"$TRASH/relay.conf" &&
+	relay_start &&
 	key_create web-9 &&
 	edge_conf web-9 web-9 "control_socket = \"$TRASH/run/edge.sock\";
 agent = { window = \"1m\"; mode = \"offline\"; };" &&
@@ -18,6 +20,20 @@ test_expect_success PYTHON3 'ask: the report comes back from a real investigatio
 	grep -q "Root cause (" out &&
 	test -s "$TRASH/web-9/timeline.db" &&
 	"$PY" -c "import sqlite3,sys; n=sqlite3.connect(sys.argv[1]).execute(\"select count(*) from investigations where question = ?\", (\"why is this host slow?\",)).fetchone()[0]; sys.exit(0 if n == 1 else 1)" "$TRASH/web-9/timeline.db"
+'
+
+test_expect_success PYTHON3 'the edge streams its steps into the thread before the report' '
+	"$RELAY" ask -c "$TRASH/relay.conf" --json web-9 "why is the disk slow?" </dev/null >stream.json &&
+	"$PY" - stream.json <<-\PYEOF
+	import json, sys
+	msgs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+	texts = [m.get("text", "") for m in msgs if m.get("type") in ("message", "edit")]
+	steps = [i for i, t in enumerate(texts) if "specialist takes it" in t]
+	tools = [i for i, t in enumerate(texts) if "query_metrics: " in t or "host_probe_disk: " in t]
+	final = [i for i, t in enumerate(texts) if "Root cause" in t]
+	print(steps, tools, final)
+	assert steps and tools and final and steps[0] < final[-1] and tools[0] < final[-1]
+	PYEOF
 '
 
 test_expect_success PYTHON3 'a follow-up in the thread is the same incident on the edge' '

@@ -55,6 +55,16 @@ test_expect_success 'a context of the wrong shape is refused, naming the field' 
 	grep -q "nosuch.json: No such file" err
 '
 
+test_expect_success 'the steps are written to --progress-fd as they happen' '
+	"$EDGE" investigate -c edge.conf --offline --json --progress-fd 3 "is the disk full?" \
+		3>progress.txt >p.json &&
+	head -1 progress.txt | grep -q "^the disk specialist takes it (offline planner, classified by keywords)$" &&
+	grep -q "^disk: host_probe_disk: " progress.txt &&
+	test "$(sort progress.txt | uniq -d | wc -l)" = 0 &&
+	test_expect_code 2 "$EDGE" investigate -c edge.conf --progress-fd 9 "x" 2>err &&
+	grep -q "progress-fd: expected an open descriptor 3 to 1023, got .9." err
+'
+
 # With a model: the classify route (Gemini here) names the network specialist; the
 # network specialist hands a question to disk, disk hands one to ops, and ops, at the
 # depth limit, is not offered the handoff and is refused when it asks anyway.
