@@ -257,6 +257,9 @@ static void on_state(void *udata, enum tunnel_state s)
 	struct connect_ctx *cx = udata;
 	int r;
 
+	/* for `ongrid-edge status`; a session (--call) is not the edge's tunnel */
+	if (!cx->call_type && tunnel_file_save(cx->conf->data_dir, cx->tunnel, false) < 0)
+		log_warn("cannot write %s/tunnel.json for status, ignoring", cx->conf->data_dir);
 	if (s != TUNNEL_UP)
 		return;
 	if (cx->topology && tunnel_request(cx->tunnel, "topology.report", cx->topology, 10000,
@@ -484,6 +487,10 @@ int cmd_connect(int argc, char **argv)
 	ev_signal_stop(cx.loop, &sigint);
 	ev_signal_stop(cx.loop, &sigterm);
 	ev_timer_stop(cx.loop, &cx.deadline);
+	/* closing the tunnel below reports "down"; what status should read is "stopped" */
+	tunnel_off_state(cx.tunnel, on_state, &cx);
+	if (!call)
+		(void)tunnel_file_save(conf.data_dir, cx.tunnel, true);
 	r = call ? (cx.done ? cx.exit_status : 1) : 0;
 	outbox_pump_stop(pump);
 out_tunnel:

@@ -1,5 +1,6 @@
 /* cmd_status.c - `ongrid-edge status`: what this host lets the edge do, which collectors
- * run (or would run) and why the others are off, and how big the store is.
+ * run (or would run) and why the others are off, how big the store is, and the state of
+ * the tunnel to the relay (kept by `ongrid-edge connect` in data_dir/tunnel.json).
  *
  * When a daemon answers on the control socket, the collectors and the store are the
  * daemon's own view. Otherwise status starts and stops each collector itself, so the
@@ -16,6 +17,7 @@
 #include "edge/ctl.h"
 #include "edge/edge.h"
 #include "edge/hostinfo.h"
+#include "edge/tunnel.h"
 #include "edge/tsdb/tsdb.h"
 #include "shared/alloc.h"
 #include "shared/cli.h"
@@ -88,6 +90,23 @@ static void print_store(const cJSON *t)
 	       jnum(t, "series"), jnum(t, "disk_bytes"), jnum(t, "files"), jnum(t, "head_samples"));
 }
 
+static void print_tunnel(const cJSON *t)
+{
+	const char *state = jstr(t, "state", "unknown"), *why = jstr(t, "why", NULL);
+	const char *since = jstr(t, "connected_since", NULL), *err = jstr(t, "last_error", NULL);
+
+	printf("tunnel      %s", state);
+	if (since && strcmp(state, "up") == 0)
+		printf(" since %s", since);
+	if (jstr(t, "relay", NULL))
+		printf(" (relay %s)", jstr(t, "relay", ""));
+	if (why)
+		printf(": %s", why);
+	if (err && strcmp(state, "up") != 0)
+		printf("; last error: %s", err);
+	putchar('\n');
+}
+
 /* No daemon: would each collector start on this host, and why not? */
 static cJSON *probe_collectors(const struct edge_conf *c, const struct hostinfo *h)
 {
@@ -144,7 +163,7 @@ int cmd_status(int argc, char **argv)
 		{ "config", 'c', true, &path, NULL },
 		{ "json", 0, false, NULL, &json },
 	};
-	cJSON *req, *resp = NULL, *collectors = NULL, *store = NULL, *daemon;
+	cJSON *req, *resp = NULL, *collectors = NULL, *store = NULL, *daemon, *tunnel = NULL;
 	struct edge_conf c;
 	struct hostinfo h;
 	struct diag d = { 0 };
@@ -188,6 +207,7 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 
+	tunnel = tunnel_file_load(&c);
 	if (json) {
 		cJSON *o = json_obj();
 		json_add_str(o, "host", c.name);
@@ -200,6 +220,8 @@ int cmd_status(int argc, char **argv)
 		collectors = NULL;
 		json_add(o, "tsdb", store ? store : cJSON_CreateNull());
 		store = NULL;
+		json_add(o, "tunnel", tunnel);
+		tunnel = NULL;
 		r = json_print_stdout(o, true) < 0 ? 1 : 0;
 		cJSON_Delete(o);
 	} else {
@@ -211,12 +233,14 @@ int cmd_status(int argc, char **argv)
 			printf("daemon      not running (%s)\n", d.msg);
 		print_collectors(collectors, from_daemon);
 		print_store(store);
+		print_tunnel(tunnel);
 		r = fflush(stdout) == 0 ? 0 : 1;
 	}
 out:
 	cJSON_Delete(daemon);
 	cJSON_Delete(collectors);
 	cJSON_Delete(store);
+	cJSON_Delete(tunnel);
 	cJSON_Delete(resp);
 	edge_conf_release(&c);
 	return r;

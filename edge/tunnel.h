@@ -62,6 +62,14 @@ const char *tunnel_state_name(enum tunnel_state s);
 /* {"state", "relay", "connected_since", "reconnects", "last_error", "role"}; caller frees. */
 cJSON *tunnel_status_json(const struct tunnel *t);
 
+/* edge/tunnel_file.c: data_dir/tunnel.json, the state `ongrid-edge connect` keeps for
+ * `ongrid-edge status`. save: tunnel_status_json() plus pid and time ("stopped" when the
+ * process ends); load: that, or why there is none; a writer that is gone reads "stopped".
+ * load never fails; caller frees. */
+struct edge_conf;
+int tunnel_file_save(const char *data_dir, const struct tunnel *t, bool stopped);
+cJSON *tunnel_file_load(const struct edge_conf *c);
+
 /* Ask the relay. cb runs exactly once, never from inside tunnel_request(): err 0 with the
  * reply payload (borrowed for the call), or -ETIMEDOUT, -ECANCELED, -ECONNRESET (link
  * dropped), -ESHUTDOWN, or the relay's error (proto_errno_from_code) with its message.

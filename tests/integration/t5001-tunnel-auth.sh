@@ -160,10 +160,35 @@ test_expect_success 'an oversized frame gets too_large without being buffered; t
 	"$EDGE" connect -c "$TRASH/web-1.conf" --call heartbeat >/dev/null
 '
 
-test_expect_success 'the edge reconnects by itself after the relay restarts' '
-	relay_kill9 && relay_start &&
+test_expect_success 'ongrid-edge status shows the tunnel up, with its relay' '
+	"$EDGE" status -c "$TRASH/web-1.conf" >st &&
+	grep -q "^tunnel      up since 20[0-9-]*T[0-9:.]*Z (relay wss://127.0.0.1:$PORT/)$" st &&
+	"$EDGE" status -c "$TRASH/web-1.conf" --json >st.json &&
+	test "$(json_get st.json .tunnel.state)" = up &&
+	test "$(json_get st.json .tunnel.pid)" = "$(cat "$TRASH/edge-web-1.pid")"
+'
+
+test_expect_success 'the edge reconnects by itself after the relay restarts; status says why it was down' '
+	relay_kill9 &&
+	wait_for 15 "\"$EDGE\" status -c \"$TRASH/web-1.conf\" >st && grep -q \"^tunnel      \\(down\\|connecting\\) (relay .*); last error: .\" st" ||
+		{ cat st; relay_start; false; } &&
+	relay_start &&
 	wait_for 15 "edge_connected web-1" &&
-	grep -q "retrying in" "$TRASH/edge-web-1.log"
+	grep -q "retrying in" "$TRASH/edge-web-1.log" &&
+	wait_for 5 "\"$EDGE\" status -c \"$TRASH/web-1.conf\" | grep -q \"^tunnel      up since\""
+'
+
+test_expect_success 'a stopped or killed connect reads as stopped' '
+	pid=$(cat "$TRASH/edge-web-1.pid") &&
+	kill -9 $pid && { wait $pid 2>/dev/null; true; } &&
+	"$EDGE" status -c "$TRASH/web-1.conf" >st &&
+	{ grep -q "^tunnel      stopped (relay .*): the connect process is gone" st || { cat st; false; }; } &&
+	edge_start web-1 && pid=$(cat "$TRASH/edge-web-1.pid") &&
+	wait_for 15 "\"$EDGE\" status -c \"$TRASH/web-1.conf\" --json >st.json && test \"\$(json_get st.json .tunnel.pid)\" = $pid && test \"\$(json_get st.json .tunnel.state)\" = up" &&
+	kill $pid && { wait $pid 2>/dev/null; true; } &&
+	wait_for 5 "\"$EDGE\" status -c \"$TRASH/web-1.conf\" --json >st.json && test \"\$(json_get st.json .tunnel.state)\" = stopped" &&
+	"$EDGE" status -c "$TRASH/web-1.conf" | grep -q "^tunnel      stopped (relay" &&
+	! "$EDGE" status -c "$TRASH/web-1.conf" | grep -q "connect process is gone"
 '
 
 test_done
