@@ -5,7 +5,7 @@
 #   make check      build the sanitizer variant and run every unit and integration test
 #   make lint       clang-format, cppcheck and clang-tidy over the project's C code
 #   make bench      run the benchmarks in bench/ (never part of `make check`)
-#   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60), tests/fuzz/campaign.sh
 #   make clean      remove build/
 #
 # Knobs: V=1 echoes commands; BPF=0 builds the edge without its eBPF side;

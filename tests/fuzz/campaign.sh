@@ -5,7 +5,7 @@
 # docs/RELIABILITY.md come from this script. Findings are kept under
 # build/fuzz-campaign/NAME/ (crash-*, leak-*, timeout-*), the corpora it grew beside them.
 #
-#   make fuzz && sh tests/fuzz/campaign.sh 120
+#   make fuzz FUZZ_SECONDS=120     (builds the targets, then runs this script)
 set -u
 secs=${1:?usage: campaign.sh SECONDS [NAME...]}
 shift
