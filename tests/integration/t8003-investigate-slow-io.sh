@@ -23,7 +23,10 @@ slow_io_diag() {
 	echo "loop $LA (dio $(cat /sys/block/${LA#/dev/}/loop/dio)) on disk $DISK_DEV, cgroup $CG"
 	grep -H . "$CG"/blkio.throttle.read_iops_device "$CG"/blkio.throttle.io_serviced \
 		"$CG"/io.max "$CG"/io.stat "$CG"/cgroup.procs 2>/dev/null
+	losetup -l "$LA"
 	"$EDGE" status -c edge.conf
+	echo "a second reader, for 3 s:" &&
+		"$EDGE" collect --only biolatency --interval 3s --rounds 2 --json | grep -o "disk[^,]*" | sort | uniq -c
 	for q in "ongrid_bio_latency_seconds_count" "histogram_quantile(0.99, sum by (disk, op, le) \
 		(rate(ongrid_bio_latency_seconds_bucket[10s])))"; do
 		echo "query: $q" && "$EDGE" query -c edge.conf "$q"
