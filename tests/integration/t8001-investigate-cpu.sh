@@ -25,7 +25,7 @@ CPU_BUSY='sum(rate(ongrid_cpu_seconds_total{mode!~"idle|iowait"}[10s])) / sum(ra
 
 test_expect_success STRESS 'eight stress-ng CPU workers (the machine is shared: they must dominate it): category cpu, component stress-ng' '
 	agent_daemon 3 &&
-	stress-ng --cpu 8 --timeout 45s --quiet &
+	{ stress-ng --cpu 8 --timeout 45s --quiet & } &&
 	stress_pid=$! &&
 	test_when_finished "kill $stress_pid 2>/dev/null; wait $stress_pid 2>/dev/null" &&
 	wait_for 30 "store_shows \"\$CPU_BUSY\"" &&

@@ -18,7 +18,7 @@ CRASHES='sum(ongrid_process_exits_total{comm="t8005-worker",code!="0"}) >= 3'
 
 test_expect_success BPF 'a crash loop: category service, component the worker' '
 	agent_daemon 3 &&
-	{ end=$(($(date +%s) + 40)); while [ $(date +%s) -lt $end ]; do ./t8005-worker 2>/dev/null; sleep 0.2; done; } &
+	{ { end=$(($(date +%s) + 40)); while [ $(date +%s) -lt $end ]; do ./t8005-worker 2>/dev/null; sleep 0.2; done; } & } &&
 	loop_pid=$! &&
 	test_when_finished "kill $loop_pid 2>/dev/null" &&
 	wait_for 30 "store_shows \"\$CRASHES\"" &&
