@@ -125,25 +125,58 @@ static int normalise(const char *in, char *out, size_t outsz)
  * path of missing components costs one failed lookup each, not one per suffix. */
 static int resolve(const char *lex, char *out, size_t outsz)
 {
-	char prefix[PATH_MAX], real[PATH_MAX], good[PATH_MAX] = "/", joined[PATH_MAX * 2];
-	size_t n = strlen(lex), good_len = 0;
+	char cur[PATH_MAX], prefix[PATH_MAX], real[PATH_MAX], good[PATH_MAX], joined[PATH_MAX * 2],
+	        target[PATH_MAX];
+	int r;
 
-	if (n + 1 > sizeof(prefix))
+	if (strlen(lex) + 1 > sizeof(cur))
 		return -E2BIG;
-	if (realpath(lex, real))
-		return normalise(real, out, outsz);
-	for (size_t i = 1; i <= n; i++) {
-		if (lex[i] != '/' && lex[i] != '\0')
-			continue;
-		memcpy(prefix, lex, i);
-		prefix[i] = '\0';
-		if (!realpath(prefix, real))
-			break;
-		memcpy(good, real, strlen(real) + 1);
-		good_len = i;
+	memcpy(cur, lex, strlen(lex) + 1);
+	/* a dangling symlink on the way is followed by its text: it may point at a denied
+	 * place that does not exist yet (~/.ssh before the first key), bounded like the
+	 * kernel's own limit on links in a path */
+	for (int links = 0; links <= 40; links++) {
+		size_t n = strlen(cur), good_len = 0;
+		ssize_t tl = -1;
+
+		if (realpath(cur, real))
+			return normalise(real, out, outsz);
+		good[0] = '/';
+		good[1] = '\0';
+		for (size_t i = 1; i <= n; i++) {
+			if (cur[i] != '/' && cur[i] != '\0')
+				continue;
+			memcpy(prefix, cur, i);
+			prefix[i] = '\0';
+			if (!realpath(prefix, real)) {
+				tl = readlink(prefix, target, sizeof(target) - 1);
+				break;
+			}
+			memcpy(good, real, strlen(real) + 1);
+			good_len = i;
+		}
+		if (tl <= 0) {
+			snprintf(joined, sizeof(joined), "%s/%s", good, cur + good_len);
+			return normalise(joined, out, outsz);
+		}
+		/* prefix is a link whose target is missing: continue from its target */
+		target[tl] = '\0';
+		{
+			size_t plen = strlen(prefix);
+			const char *rest = cur + plen;
+
+			if (target[0] == '/')
+				r = snprintf(joined, sizeof(joined), "%s%s", target, rest);
+			else
+				r = snprintf(joined, sizeof(joined), "%s/%s%s", good, target, rest);
+		}
+		if (r < 0 || (size_t)r >= sizeof(cur))
+			return -E2BIG;
+		r = normalise(joined, cur, sizeof(cur));
+		if (r < 0)
+			return r;
 	}
-	snprintf(joined, sizeof(joined), "%s/%s", good, lex + good_len);
-	return normalise(joined, out, outsz);
+	return -ELOOP;
 }
 
 static const char *basename_of(const char *p)
@@ -325,12 +358,19 @@ static int check_read(const struct path_rules *r, const char *p, const char *sho
 static int canon(const char *path, char *lex, char *real, struct diag *d)
 {
 	char abs[PATH_MAX + 2];
+	int r;
 
 	if (strlen(path) >= PATH_MAX)
 		return diag_set(d, -E2BIG, "path '%.64s...' is longer than PATH_MAX", path);
 	snprintf(abs, sizeof(abs), "%s%s", path[0] == '/' ? "" : "/", path);
-	if (normalise(abs, lex, PATH_MAX) < 0 || resolve(lex, real, PATH_MAX) < 0)
+	if (normalise(abs, lex, PATH_MAX) < 0)
 		return diag_set(d, -E2BIG, "path '%.64s...' is longer than PATH_MAX", path);
+	r = resolve(lex, real, PATH_MAX);
+	if (r == -ELOOP)
+		return diag_set(d, -ELOOP, "path '%.64s' goes through more than 40 symbolic links",
+		                path);
+	if (r < 0)
+		return diag_set(d, -E2BIG, "path '%.64s...' resolves past PATH_MAX", path);
 	return 0;
 }
 

@@ -291,8 +291,33 @@ static void symlinks_and_private_keys_are_seen_through(void **state)
 	assert_int_equal(symlink("/root/.ssh", link), 0);
 	snprintf(cmd, sizeof(cmd), "cat %s/missing/../id_rsa.pub", link);
 	assert_int_equal(vet(cmd, NULL, &d), -EPERM);
+	unlink(link);
+
+	/* a dangling link is judged by what it names, which may not exist yet */
+	snprintf(link, sizeof(link), "%s/later", dir);
+	assert_int_equal(symlink("/nonexistent-ongrid/../root/.aws/credentials", link), 0);
+	snprintf(cmd, sizeof(cmd), "cat %s", link);
+	assert_int_equal(vet(cmd, NULL, &d), -EPERM);
+	assert_non_null(strstr(d.msg, ".aws"));
+	unlink(link);
+
+	/* two links naming each other: refused, not followed for ever */
+	{
+		char a[PATH_MAX], b[PATH_MAX];
+
+		snprintf(a, sizeof(a), "%s/a", dir);
+		snprintf(b, sizeof(b), "%s/b", dir);
+		assert_int_equal(symlink(b, a), 0);
+		assert_int_equal(symlink(a, b), 0);
+		snprintf(cmd, sizeof(cmd), "cat %s/x", a);
+		assert_int_equal(vet(cmd, NULL, &d), -ELOOP);
+		assert_non_null(strstr(d.msg, "symbolic links"));
+		unlink(a);
+		unlink(b);
+	}
 
 	unlink(key);
+	snprintf(link, sizeof(link), "%s/sshdir", dir);
 	unlink(link);
 	snprintf(link, sizeof(link), "%s/innocent.txt", dir);
 	unlink(link);
