@@ -231,9 +231,53 @@ static int parse_index(struct seg *s, const uint8_t *idx, size_t idx_len, uint32
 	return 0;
 }
 
+/* Read, verify and parse the index into a fresh entry array; on success it replaces
+ * s->ent (and, at load, fills s->parents). */
+static int read_index(struct seg *s, seg_intern_fn *intern, void *udata, bool first, struct diag *d)
+{
+	uint8_t *idx = xmalloc(s->index_len ? s->index_len : 1);
+	struct seg_entry *old_ent = s->ent;
+	size_t old_nent = s->nent;
+	uint64_t old_samples = s->samples;
+	int r = pread_full(s->fd, idx, s->index_len, s->index_off);
+
+	if (r < 0) {
+		diag_set(d, r, "cannot read the index");
+		goto out;
+	}
+	if (XXH3_64bits(idx, s->index_len) != s->index_hash) {
+		r = diag_set(d, -EPROTO, "index checksum mismatch");
+		goto out;
+	}
+	if (first)
+		for (size_t i = 0; i < s->nparents; i++)
+			s->parents[i] = get_u64(idx + 8 * i);
+	s->nent = s->nseries;
+	s->ent = xcalloc(s->nseries ? s->nseries : 1, sizeof(*s->ent));
+	s->samples = 0;
+	r = parse_index(s, idx, s->index_len, s->nseries, s->index_off, intern, udata, d);
+	if (r < 0) {
+		free(s->ent);
+		s->ent = old_ent;
+		s->nent = old_nent;
+		s->samples = old_samples;
+		goto out;
+	}
+	free(old_ent);
+	s->dropped = 0;
+out:
+	free(idx);
+	return r;
+}
+
+int seg_reindex(struct seg *s, seg_intern_fn *intern, void *udata, struct diag *d)
+{
+	return read_index(s, intern, udata, false, d);
+}
+
 int seg_load(const char *path, seg_intern_fn *intern, void *udata, struct seg **ret, struct diag *d)
 {
-	uint8_t h[SEG_HEADER_BYTES], *idx = NULL;
+	uint8_t h[SEG_HEADER_BYTES];
 	uint64_t index_off, index_hash;
 	uint32_t index_len, nseries;
 	struct seg *s;
@@ -295,29 +339,17 @@ int seg_load(const char *path, seg_intern_fn *intern, void *udata, struct seg **
 		r = diag_set(d, -EPROTO, "header out of range");
 		goto fail;
 	}
-	idx = xmalloc(index_len ? index_len : 1);
-	r = pread_full(s->fd, idx, index_len, index_off);
-	if (r < 0) {
-		diag_set(d, r, "cannot read the index");
-		goto fail;
-	}
-	if (XXH3_64bits(idx, index_len) != index_hash) {
-		r = diag_set(d, -EPROTO, "index checksum mismatch");
-		goto fail;
-	}
 	s->parents = xcalloc(s->nparents ? s->nparents : 1, sizeof(*s->parents));
-	for (size_t i = 0; i < s->nparents; i++)
-		s->parents[i] = get_u64(idx + 8 * i);
-	s->nent = nseries;
-	s->ent = xcalloc(nseries ? nseries : 1, sizeof(*s->ent));
-	r = parse_index(s, idx, index_len, nseries, index_off, intern, udata, d);
+	s->index_off = index_off;
+	s->index_len = index_len;
+	s->index_hash = index_hash;
+	s->nseries = nseries;
+	r = read_index(s, intern, udata, true, d);
 	if (r < 0)
 		goto fail;
-	free(idx);
 	*ret = s;
 	return 0;
 fail:
-	free(idx);
 	seg_free(s);
 	return r;
 }
@@ -332,6 +364,24 @@ void seg_free(struct seg *s)
 	free(s->ent);
 	free(s->parents);
 	free(s);
+}
+
+void seg_drop_entries(struct seg *s, const uint64_t *drop, size_t nbits)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nent; i++) {
+		uint32_t x = s->ent[i].sidx;
+		if (x < nbits && (drop[x / 64] >> (x % 64) & 1))
+			continue;
+		s->ent[k++] = s->ent[i];
+	}
+	if (k == s->nent)
+		return;
+	s->dropped += s->nent - k;
+	s->nent = k;
+	/* give the memory back: a file of old series may keep none of them */
+	s->ent = xrealloc(s->ent, (k ? k : 1) * sizeof(*s->ent));
 }
 
 const struct seg_entry *seg_find(const struct seg *s, uint32_t sidx)

@@ -18,6 +18,9 @@
  * the index with bounds checks, keeping only 16 bytes per series in memory; a record's
  * checksum is checked each time it is read (queries and compaction), so a bad disk block
  * costs that series' data in that file, never a crash or wrong samples.
+ *
+ * The store may drop the entries of series it no longer holds in memory (seg_drop_entries)
+ * and read them back from the index when a query or a merge needs them (seg_reindex).
  */
 #ifndef ONGRID_TSDB_SEGMENT_H
 #define ONGRID_TSDB_SEGMENT_H
@@ -46,8 +49,11 @@ struct seg {
 	uint64_t bytes, samples;
 	struct seg_entry *ent; /* sorted by sidx */
 	size_t nent;
+	size_t dropped; /* series in the file left out of ent (seg_drop_entries) */
 	uint64_t *parents;
 	size_t nparents;
+	uint64_t index_off, index_hash; /* where seg_reindex finds the index again */
+	uint32_t index_len, nseries;
 };
 
 /* Called once per series while a segment loads: map the label set (sorted, validated)
@@ -61,6 +67,13 @@ int seg_load(const char *path, seg_intern_fn *intern, void *udata, struct seg **
 /* Close the fd and free. NULL-safe. */
 void seg_free(struct seg *s);
 const struct seg_entry *seg_find(const struct seg *s, uint32_t sidx);
+/* Drop the entries whose series index is set in the bitmap drop (one bit per index, at
+ * least nbits long); they count in s->dropped until seg_reindex brings them back. */
+void seg_drop_entries(struct seg *s, const uint64_t *drop, size_t nbits);
+/* Read the index again and intern every series in it, dropped ones included. The file
+ * was checked at load; a failure here (-EPROTO: it changed under us) keeps the old
+ * entries. */
+int seg_reindex(struct seg *s, seg_intern_fn *intern, void *udata, struct diag *d);
 
 struct seg_chunk {
 	int64_t mint, maxt;

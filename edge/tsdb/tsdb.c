@@ -1,8 +1,13 @@
 /* tsdb.c - series index, postings, head chunks, flush, compaction, retention and queries.
  *
- * Memory: per series its labels, a postings entry per label, the open head chunk (only
- * samples since the last flush) and 16 bytes per file that holds it. Flushed samples stay
- * on disk and are read with pread when a query needs them.
+ * Memory: per active series its labels, a postings entry per label, the open head chunk
+ * (only samples since the last flush) and 16 bytes per file that holds it. Flushed samples
+ * stay on disk and are read with pread when a query needs them. A series that got no
+ * sample for idle_ms (a few flush intervals) and has nothing left in the head leaves
+ * memory altogether (evict_idle): the files that hold it only count it as dropped, and a
+ * query or merge over such a file reads its index again (seg_reindex), which brings the
+ * series back until the next tsdb_maintain. So memory follows the series that are
+ * written to, not every label set seen within retention (processes, peers, commands).
  *
  * Files: every flush writes one level-0 segment with the samples appended since the last
  * flush. tsdb_maintain merges MERGE_FANIN consecutive segments of one level into one of
@@ -54,6 +59,10 @@
 #define MERGE_MAX_BYTES_DIV 16
 /* Closed head chunks per series kept when flushes fail (disk full): then the oldest goes. */
 #define HEAD_MAX_CLOSED     64
+/* Without a flush interval, series idle this long may leave memory once on disk. */
+#define IDLE_DEFAULT_MS     INT64_C(180000)
+/* ... otherwise after this many flush intervals without a sample. */
+#define IDLE_FLUSHES        3
 /* PCRE2 work bounds for one label value: Prometheus label regexes are tiny. */
 #define RE_MATCH_LIMIT      100000
 #define RE_DEPTH_LIMIT      1000
@@ -97,6 +106,7 @@ struct tsdb {
 	bool read_only;
 	int64_t retention_ms;
 	uint64_t max_bytes;
+	int64_t idle_ms; /* a series without samples for this long may leave memory */
 	int lock_fd;
 	struct series **series; /* by idx; NULL for a forgotten series' free slot */
 	uint32_t *gens;         /* by idx: the generation of the slot's latest series */
@@ -161,7 +171,12 @@ static void postings_add(struct tsdb *db, const char *name, const char *value, u
 		pv->value = xstrdup(value);
 		HASH_ADD_KEYPTR(hh, pn->values, pv->value, strlen(pv->value), pv);
 	}
-	ALLOC_GROW(pv->ids, pv->n + 1, pv->alloc);
+	if (pv->n == pv->alloc) {
+		/* from one id up: most values (a pid, a command, a peer) name one series, and
+		 * ALLOC_GROW's minimum of eight would cost 28 bytes on each of them */
+		pv->alloc = pv->alloc ? st_mul(pv->alloc, 2) : 1;
+		pv->ids = xrealloc(pv->ids, st_mul(pv->alloc, sizeof(*pv->ids)));
+	}
 	pv->ids[pv->n++] = id; /* unordered: reused slots bring small ids back */
 }
 
@@ -349,11 +364,14 @@ static void series_forget(struct tsdb *db, struct series *s)
 
 /* ---- head ---- */
 
+/* Free the head, the closed list's array included: a series between flushes holds no
+ * closed chunks, and most never fill one before the next flush. */
 static void head_reset(struct series *s)
 {
 	for (size_t i = 0; i < s->nclosed; i++)
 		free(s->closed[i].data);
-	s->nclosed = 0;
+	FREE_AND_NULL(s->closed);
+	s->nclosed = s->aclosed = 0;
 	chunk_app_release(&s->head);
 }
 
@@ -562,6 +580,8 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **ret, struct diag *d)
 	db->read_only = o->read_only;
 	db->retention_ms = o->retention_ms > 0 ? o->retention_ms : INT64_MAX;
 	db->max_bytes = o->max_bytes ? o->max_bytes : UINT64_MAX;
+	db->idle_ms =
+	        o->flush_interval_ms > 0 ? o->flush_interval_ms * IDLE_FLUSHES : IDLE_DEFAULT_MS;
 	db->lock_fd = -1;
 	db->next_seq = 1;
 	if (o->dir) {
@@ -690,11 +710,7 @@ int tsdb_flush(struct tsdb *db, struct diag *d)
 		uint64_t nsamples = 0;
 		size_t n = 0;
 
-		if (!s)
-			continue;
-
-		head_cut(s, true);
-		if (s->nclosed == 0)
+		if (!s || (s->nclosed == 0 && chunk_app_count(&s->head) == 0))
 			continue;
 		if (!w) {
 			r = segw_open(db->dir, db->next_seq, 0, NULL, 0, &w, d);
@@ -704,6 +720,18 @@ int tsdb_flush(struct tsdb *db, struct diag *d)
 		for (size_t c = 0; c < s->nclosed && r == 0; c++) {
 			uint32_t cn;
 			r = best_chunk(s->closed[c].data, s->closed[c].len, &ch[n], &owned[n], &cn);
+			if (r == 0) {
+				n++;
+				nsamples += cn;
+			}
+		}
+		/* the open chunk goes straight from the appender: cutting it first would give
+		 * every series a closed list (a 256-byte array) it keeps between flushes */
+		if (r == 0 && chunk_app_count(&s->head) > 0) {
+			size_t len;
+			const uint8_t *p = chunk_app_bytes(&s->head, &len);
+			uint32_t cn;
+			r = best_chunk(p, len, &ch[n], &owned[n], &cn);
 			if (r == 0) {
 				n++;
 				nsamples += cn;
@@ -1042,18 +1070,34 @@ static int cmp_series_labels(const void *a, const void *b, void *arg)
 	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
+/* Bring back the series that left memory from the files overlapping [mint, maxt]. */
+static void reindex_range(struct tsdb *db, int64_t mint, int64_t maxt)
+{
+	for (size_t i = 0; i < db->nsegs; i++) {
+		struct seg *g = db->segs[i];
+		struct diag d = { 0 };
+
+		if (g->dropped == 0 || g->maxt < mint || g->mint > maxt)
+			continue;
+		if (seg_reindex(g, intern_cb, db, &d) < 0)
+			log_warn("cannot read the index of '%s' again (%s): %zu of its series are "
+			         "missing from this query",
+			         g->path, d.msg, g->dropped);
+	}
+}
+
 int tsdb_query_open(struct tsdb *db, const struct tsdb_matcher *m, size_t nm, int64_t mint,
                     int64_t maxt, struct tsdb_query **ret, struct diag *d)
 {
-	struct bitmap sel = { xcalloc((db->nseries + 63) / 64 + 1, 8), db->nseries };
+	struct bitmap sel;
 	struct tsdb_query *q;
 	size_t aids = 0;
 	int r;
 
-	if (mint > maxt) {
-		free(sel.w);
+	if (mint > maxt)
 		return diag_set(d, -EINVAL, "query range ends before it starts");
-	}
+	reindex_range(db, mint, maxt);
+	sel = (struct bitmap){ xcalloc((db->nseries + 63) / 64 + 1, 8), db->nseries };
 	for (size_t i = 0; i < db->nseries; i++)
 		bm_set(&sel, (uint32_t)i, true);
 	for (size_t i = 0; i < nm; i++) {
@@ -1182,6 +1226,14 @@ static int merge(struct tsdb *db, size_t first, size_t n, struct diag *d)
 	for (size_t i = 0; i < n; i++) {
 		src[i] = db->segs[first + i];
 		parents[i] = src[i]->seq;
+		/* the merged file must hold every series, also those that left memory */
+		if (src[i]->dropped > 0) {
+			r = seg_reindex(src[i], intern_cb, db, d);
+			if (r < 0) {
+				diag_prefix(d, "'%s': ", src[i]->path);
+				goto out;
+			}
+		}
 		for (size_t e = 0; e < src[i]->nent; e++) {
 			ALLOC_GROW(ids, nids + 1, aids);
 			ids[nids++] = src[i]->ent[e].sidx;
@@ -1297,31 +1349,35 @@ static void head_retention(struct tsdb *db, int64_t cutoff)
 	}
 }
 
-/* Series whose every sample has aged out leave the index, so label churn (processes,
- * containers, peers) cannot grow memory or reach ONGRID_TSDB_MAX_SERIES over the life of
- * the daemon. Not while a query holds series ids. */
-static void forget_expired(struct tsdb *db, int64_t cutoff)
+/* Series with no sample since cutoff and nothing in the head leave the index: those whose
+ * every sample aged out, so label churn (processes, containers, peers) cannot grow memory
+ * or reach ONGRID_TSDB_MAX_SERIES over the life of the daemon; and, in a store with files,
+ * those idle for idle_ms, whose samples are all on disk (the files count them as dropped
+ * until a query reads their index again). Not while a query holds series ids. */
+static void evict_idle(struct tsdb *db, int64_t cutoff)
 {
+	struct bitmap drop;
 	size_t n = 0;
 
 	if (db->open_queries > 0)
 		return;
+	drop = (struct bitmap){ xcalloc((db->nseries + 63) / 64 + 1, 8), db->nseries };
 	for (size_t i = 0; i < db->nseries; i++) {
 		struct series *s = db->series[i];
-		bool on_disk = false;
 
 		if (!s || s->last_t == INT64_MIN || s->last_t >= cutoff || s->nclosed > 0 ||
 		    chunk_app_count(&s->head) > 0)
 			continue;
-		for (size_t k = 0; k < db->nsegs && !on_disk; k++)
-			on_disk = seg_find(db->segs[k], s->idx) != NULL;
-		if (on_disk)
-			continue;
+		bm_set(&drop, s->idx, true);
 		series_forget(db, s);
 		n++;
 	}
 	if (n)
-		log_debug("forgot %zu series with no samples left", n);
+		for (size_t i = 0; i < db->nsegs; i++)
+			seg_drop_entries(db->segs[i], drop.w, drop.nbits);
+	free(drop.w);
+	if (n)
+		log_debug("%zu idle series left memory, %zu remain", n, db->live);
 }
 
 int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
@@ -1334,7 +1390,7 @@ int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
 		return 0;
 	if (!db->dir) {
 		head_retention(db, cutoff);
-		forget_expired(db, cutoff);
+		evict_idle(db, cutoff); /* only what aged out: the head is all there is */
 		return 0;
 	}
 	for (size_t i = 0; i < db->nsegs;) {
@@ -1356,7 +1412,7 @@ int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d)
 		         disk_bytes(db), db->max_bytes, db->segs[0]->path);
 		segs_drop(db, 0, true);
 	}
-	forget_expired(db, cutoff);
+	evict_idle(db, MAX(cutoff, now_ms - db->idle_ms));
 	return 0;
 }
 

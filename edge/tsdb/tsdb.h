@@ -49,9 +49,11 @@ void tsdb_close(struct tsdb *db);
 
 /* Find or create the series for labels (any order; __name__ required; names must match
  * [a-zA-Z_][a-zA-Z0-9_]*; a label with an empty value is the same as no label). The ref
- * stays valid while the series has samples within retention: once all of them have aged
- * out, tsdb_maintain forgets the series, tsdb_append with the old ref returns -ENOENT and
- * tsdb_series gives a new ref. -E2BIG past ONGRID_TSDB_MAX_SERIES. */
+ * stays valid while the series gets samples: once it got none for a few flush intervals
+ * (and its samples are on disk) or all of them have aged out, tsdb_maintain takes it out
+ * of memory, tsdb_append with the old ref returns -ENOENT and tsdb_series gives a new
+ * ref (to the same data: queries still find the old samples). -E2BIG past
+ * ONGRID_TSDB_MAX_SERIES series in memory. */
 int tsdb_series(struct tsdb *db, const struct label *labels, size_t n, uint64_t *ret_ref,
                 struct diag *d);
 /* Append one sample. A timestamp older than the series' last one is refused with -ERANGE
@@ -63,9 +65,10 @@ int tsdb_append(struct tsdb *db, uint64_t ref, int64_t t_ms, double v);
  * flush_interval_ms and tsdb_close at shutdown. A no-op without dir or when read-only. On
  * failure the head is kept for the next try. */
 int tsdb_flush(struct tsdb *db, struct diag *d);
-/* Compaction and retention by age and bytes, relative to now_ms; also forgets series with
- * no samples left (not while a query is open). Retention drops whole files, so up to a
- * day past retention_ms may remain. A no-op when read-only. */
+/* Compaction and retention by age and bytes, relative to now_ms; also takes out of
+ * memory the series with no samples left and those idle for three flush intervals whose
+ * samples are all on disk (not while a query is open). Retention drops whole files, so up
+ * to a day past retention_ms may remain. A no-op when read-only. */
 int tsdb_maintain(struct tsdb *db, int64_t now_ms, struct diag *d);
 
 enum tsdb_match_op { TSDB_MATCH_EQ, TSDB_MATCH_NEQ, TSDB_MATCH_RE, TSDB_MATCH_NRE };
@@ -89,7 +92,7 @@ int tsdb_query_next(struct tsdb_query *q, const struct label **ret_labels, size_
 void tsdb_query_close(struct tsdb_query *q);
 
 struct tsdb_stats {
-	uint64_t series;
+	uint64_t series; /* in memory: those written to lately, or brought back by a query */
 	uint64_t head_samples;
 	uint64_t disk_samples;
 	uint64_t disk_bytes;

@@ -735,6 +735,63 @@ static void kill_9_loses_at_most_the_unflushed_samples(void **state)
 	}
 }
 
+/* Short-lived label sets (a process, a command) leave memory a few flush intervals after
+ * their last sample, yet every sample stays queryable, through merges and a reopen. */
+static void idle_series_leave_memory_but_stay_queryable(void **state)
+{
+	struct tsdb *db = open_store(dir, false, 0, 0); /* flush every 60 s: idle after 3 min */
+	struct tsdb_matcher five = { "pid", TSDB_MATCH_EQ, "5" };
+	uint64_t keep = series2(db, "keep", NULL, NULL), again;
+	int64_t t, end = T0 + 40 * 60000, last = 0;
+	struct tsdb_stats st;
+
+	(void)state;
+	for (t = T0; t <= end; t += 10000) {
+		assert_int_equal(tsdb_append(db, keep, t, value_at(1, t)), 0);
+		/* 200 processes, each seen for 100 s in the first minutes */
+		for (int i = 0; i < 200 && t < T0 + 100000; i++) {
+			char v[16];
+			snprintf(v, sizeof(v), "%d", i);
+			assert_int_equal(
+			        tsdb_append(db, series2(db, "short", "pid", v), t, value_at(1, t)),
+			        0);
+		}
+		if ((t - T0) % 60000 == 0) {
+			flush_ok(db);
+			maintain_ok(db, t);
+		}
+	}
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 1); /* only "keep" is in memory */
+	assert_true(st.files < 40);     /* merges ran over dropped series */
+	assert_int_equal(st.disk_samples + st.head_samples, 200 * 10 + 241);
+	assert_int_equal(query_count(db, "short", INT64_MIN, INT64_MAX, 1, NULL, &last), 200 * 10);
+	assert_int_equal(last, T0 + 90000);
+	assert_int_equal(query_count(db, "keep", INT64_MIN, INT64_MAX, 1, NULL, NULL), 241);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 201); /* the query brought them back ... */
+	maintain_ok(db, end);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 1); /* ... until the next maintenance */
+
+	/* the same labels again: one series with the old and the new samples */
+	again = series2(db, "short", "pid", "5");
+	assert_int_equal(tsdb_append(db, again, end, value_at(1, end)), 0);
+	flush_ok(db);
+	maintain_ok(db, end);
+	assert_int_equal(select_n(db, &five, 1), 1);
+	assert_int_equal(query_count(db, "short", INT64_MIN, INT64_MAX, 1, NULL, NULL),
+	                 200 * 10 + 1);
+	assert_int_equal(query_count(db, "short", end, end, 1, NULL, NULL), 1);
+
+	tsdb_close(db);
+	db = open_store(dir, true, 0, 0);
+	assert_int_equal(query_count(db, "short", T0, T0 + 50000, 1, NULL, NULL), 200 * 6);
+	assert_int_equal(query_count(db, "short", INT64_MIN, INT64_MAX, 1, NULL, NULL),
+	                 200 * 10 + 1);
+	tsdb_close(db);
+}
+
 static void series_without_samples_in_retention_are_forgotten(void **state)
 {
 	struct tsdb *db = open_store(dir, false, DAY_MS, 0);
@@ -822,6 +879,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(series_without_samples_in_retention_are_forgotten,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(idle_series_leave_memory_but_stay_queryable, setup,
+		                                teardown),
 		cmocka_unit_test(memory_store_applies_age_retention_to_the_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
