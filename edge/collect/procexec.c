@@ -2,8 +2,20 @@
  * (bpf/procexec.bpf.c). A crash loop is a climbing
  * ongrid_process_exits_total{comm="worker",code="1"} or {signal="SIGSEGV"}.
  *
- * comm is the kernel's 15-character command name. comm="other" takes what did not fit
- * in the kernel's map (its exits carry code="other").
+ * comm is the kernel's 15-character command name. A busy host runs hundreds of distinct
+ * commands an hour, and each (comm, event, status) is a series in the store, so the label
+ * sets are bounded here:
+ *   - a key is exported while its count moved within PROCEXEC_ACTIVE_MS; after that it is
+ *     deleted from the kernel's map and forgotten (if the command comes back its counters
+ *     start again from 0, a reset that rate() and increase() handle);
+ *   - at most PROCEXEC_MAX_COMMS commands are exported by name in a round: those with a
+ *     failed exit (code != 0 or a signal) first, so a crash loop always shows by name,
+ *     then those named last round, then the most recently active. The rest count under
+ *     comm="other", keeping their code or signal.
+ * Every counter only grows: a key's exported value is the sum of the increments seen
+ * while it was exported by name, and "other" adds those seen while it was not, so a sum
+ * over comm counts every exec and exit once. comm="other" with code="other" is what did
+ * not fit in the kernel's map.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +25,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <uthash.h>
 
 #include "edge/collect/bpf_common.h"
 #include "edge/collect/collector.h"
@@ -34,13 +47,60 @@ static const struct metric_desc m_exits _unused_ = {
 	"processes that exited, per command name and exit code (code) or killing signal (signal)"
 };
 
+/* A key idle this long stops being exported and leaves the kernel's map. */
+#define PROCEXEC_ACTIVE_MS INT64_C(600000)
+/* Commands exported by name per round; about three series each (execs, exit code 0, a
+ * failure). */
+#define PROCEXEC_MAX_COMMS 64
+/* status of the "other" entry that counts what did not fit in the kernel's map */
+#define STATUS_MAP_FULL    UINT32_MAX
+
+/* One (comm, event, status) the kernel counts, or (comm all zero) an "other" bucket. */
+struct pe_key {
+	struct proc_key k;
+	uint64_t kernel;    /* the kernel's count at the last round */
+	uint64_t total;     /* the exported counter */
+	uint64_t pending;   /* increments of this round, not yet assigned */
+	int64_t changed_ms; /* when the count last moved */
+	bool named;         /* exported under its own comm last round */
+	UT_hash_handle hh;
+};
+
 struct procexec {
 #if ONGRID_BPF
 	struct procexec_bpf *skel;
 #else
 	int unused;
 #endif
+	struct pe_key *keys;   /* the kernel's keys with a command name */
+	struct pe_key *others; /* comm="other" buckets by (event, status) */
 };
+
+static void keys_free(struct pe_key **h)
+{
+	struct pe_key *e, *tmp;
+
+	HASH_ITER(hh, *h, e, tmp)
+	{
+		/* The analyzer assumes e is the last element and tmp another at once. */
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc,clang-analyzer-core.NullDereference) */
+		HASH_DEL(*h, e);
+		free(e);
+	}
+}
+
+static struct pe_key *key_get(struct pe_key **h, const struct proc_key *k)
+{
+	struct pe_key *e;
+
+	HASH_FIND(hh, *h, k, sizeof(*k), e);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		e->k = *k;
+		HASH_ADD(hh, *h, k, sizeof(e->k), e);
+	}
+	return e;
+}
 
 static void procexec_stop(void *state)
 {
@@ -51,6 +111,8 @@ static void procexec_stop(void *state)
 #if ONGRID_BPF
 	procexec_bpf__destroy(p->skel);
 #endif
+	keys_free(&p->keys);
+	keys_free(&p->others);
 	free(p);
 }
 
@@ -130,52 +192,207 @@ static void status_labels(uint32_t status, char *code, size_t codesz, char *sig,
 }
 #endif
 
-static int procexec_collect(void *state, struct snapshot *out, int64_t now_ms)
-{
-	struct procexec *p = state;
-
-	(void)now_ms;
 #if ONGRID_BPF
-	int fd = bpf_map__fd(p->skel->maps.counts);
+static bool key_failed(const struct proc_key *k)
+{
+	return k->event == PROCEXEC_EXIT && k->status != 0;
+}
+
+/* One command's standing in a round. */
+struct pe_comm {
+	const char *comm; /* points into a key */
+	bool failed, named;
+	int64_t changed_ms;
+};
+
+static int cmp_comm_rank(const void *a, const void *b)
+{
+	const struct pe_comm *x = a, *y = b;
+
+	if (x->failed != y->failed)
+		return x->failed ? -1 : 1;
+	if (x->named != y->named)
+		return x->named ? -1 : 1;
+	if (x->changed_ms != y->changed_ms)
+		return x->changed_ms > y->changed_ms ? -1 : 1;
+	return strncmp(x->comm, y->comm, PROC_COMM_LEN);
+}
+
+static int cmp_comm_name(const void *a, const void *b)
+{
+	return strncmp(((const struct pe_comm *)a)->comm, ((const struct pe_comm *)b)->comm,
+	               PROC_COMM_LEN);
+}
+
+/* Read the kernel's counts into pending increments. */
+static void read_counts(struct procexec *p, int fd, int64_t now_ms)
+{
 	struct proc_key key, next;
 	void *prev = NULL;
 
 	for (int i = 0; i <= PROC_MAX_KEYS + 1 && bpf_map_get_next_key(fd, prev, &next) == 0; i++) {
-		char comm[PROC_COMM_LEN + 1], code[16], sig[32];
+		struct pe_key *e;
 		uint64_t n;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &n) < 0)
 			continue;
-		memcpy(comm, key.comm, PROC_COMM_LEN);
-		comm[PROC_COMM_LEN] = '\0';
-		if (!comm[0]) {
-			if (!n)
-				continue; /* "other" before anything overflowed into it */
-			str_copy(comm, "other", sizeof(comm));
+		if (!key.comm[0]) {
+			/* the map was full: the event's own bucket, labelled code="other" */
+			struct proc_key o = { .event = key.event,
+				              .status = key.event == PROCEXEC_EXIT ? STATUS_MAP_FULL
+				                                                   : 0 };
+			e = key_get(&p->others, &o);
+		} else {
+			e = key_get(&p->keys, &key);
 		}
-		if (key.event == PROCEXEC_EXEC) {
-			const struct label l = { "comm", comm };
-			snapshot_add(out, &m_execs, &l, 1, (double)n);
+		/* below the last count: the key was deleted and counts again from 0 */
+		uint64_t delta = n >= e->kernel ? n - e->kernel : n;
+		e->kernel = n;
+		if (delta) {
+			e->pending += delta;
+			e->changed_ms = now_ms;
+		}
+	}
+}
+
+/* Keys idle for PROCEXEC_ACTIVE_MS leave the kernel's map, so it never fills with commands
+ * that ran once, and the command's next run is counted by name again. */
+static void forget_idle(struct procexec *p, int fd, int64_t now_ms)
+{
+	struct pe_key *e, *tmp;
+
+	HASH_ITER(hh, p->keys, e, tmp)
+	{
+		uint64_t n;
+
+		/* e is an element HASH_ITER handed over, set up by key_get(); cppcheck loses
+		 * track of it in the macro's expansion (as in tcp.c). */
+		// cppcheck-suppress uninitvar
+		if (now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS)
+			continue;
+		/* an exit between this check and the delete is lost: a key idle for minutes
+		 * rarely moves in that microsecond */
+		if (bpf_map_lookup_elem(fd, &e->k, &n) == 0 && n != e->kernel)
+			continue;
+		(void)bpf_map_delete_elem(fd, &e->k);
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc,clang-analyzer-core.NullDereference) */
+		HASH_DEL(p->keys, e);
+		free(e);
+	}
+}
+
+/* Pick the commands exported by name this round; returns how many of comms[] are named
+ * (the first ones, then sorted by name for lookups). */
+static size_t rank_comms(struct procexec *p, int64_t now_ms, struct pe_comm **ret)
+{
+	size_t n = 0, ncomms = 0, named;
+	struct pe_comm *c = xcalloc(HASH_COUNT(p->keys) + 1, sizeof(*c));
+	struct pe_key *e, *tmp;
+
+	HASH_ITER(hh, p->keys, e, tmp)
+	{
+		// cppcheck-suppress uninitvar
+		if (now_ms - e->changed_ms >= PROCEXEC_ACTIVE_MS)
+			continue;
+		c[n++] = (struct pe_comm){ e->k.comm, key_failed(&e->k), e->named, e->changed_ms };
+	}
+	/* one entry per command: the best of its keys */
+	qsort(c, n, sizeof(*c), cmp_comm_name);
+	for (size_t i = 0; i < n; i++) {
+		if (ncomms && cmp_comm_name(&c[ncomms - 1], &c[i]) == 0) {
+			struct pe_comm *m = &c[ncomms - 1];
+			m->failed |= c[i].failed;
+			m->named |= c[i].named;
+			m->changed_ms = MAX(m->changed_ms, c[i].changed_ms);
 			continue;
 		}
-		if (key.comm[0]) {
-			status_labels(key.status, code, sizeof(code), sig, sizeof(sig));
-		} else {
-			str_copy(code, "other", sizeof(code));
-			sig[0] = '\0';
-		}
-		/* One of code and signal: an empty label is an absent one to Prometheus. */
-		const struct label l[] = { { "comm", comm },
-			                   sig[0] ? (struct label){ "signal", sig }
-			                          : (struct label){ "code", code } };
-		snapshot_add(out, &m_exits, l, ARRAY_SIZE(l), (double)n);
+		c[ncomms++] = c[i];
 	}
+	qsort(c, ncomms, sizeof(*c), cmp_comm_rank);
+	named = MIN(ncomms, (size_t)PROCEXEC_MAX_COMMS);
+	qsort(c, named, sizeof(*c), cmp_comm_name);
+	*ret = c;
+	return named;
+}
+
+static void export_key(struct snapshot *out, uint32_t event, uint32_t status, const char *comm,
+                       uint64_t value)
+{
+	char code[16], sig[32];
+
+	if (event == PROCEXEC_EXEC) {
+		const struct label l = { "comm", comm };
+		snapshot_add(out, &m_execs, &l, 1, (double)value);
+		return;
+	}
+	if (status == STATUS_MAP_FULL) {
+		str_copy(code, "other", sizeof(code));
+		sig[0] = '\0';
+	} else {
+		status_labels(status, code, sizeof(code), sig, sizeof(sig));
+	}
+	/* One of code and signal: an empty label is an absent one to Prometheus. */
+	const struct label l[] = { { "comm", comm },
+		                   sig[0] ? (struct label){ "signal", sig }
+		                          : (struct label){ "code", code } };
+	snapshot_add(out, &m_exits, l, ARRAY_SIZE(l), (double)value);
+}
+#endif
+
+static int procexec_collect(void *state, struct snapshot *out, int64_t now_ms)
+{
+	struct procexec *p = state;
+
+#if ONGRID_BPF
+	int fd = bpf_map__fd(p->skel->maps.counts);
+	struct pe_key *e, *tmp;
+	struct pe_comm *comms;
+	size_t named;
+
+	read_counts(p, fd, now_ms);
+	named = rank_comms(p, now_ms, &comms);
+	HASH_ITER(hh, p->keys, e, tmp)
+	{
+		char comm[PROC_COMM_LEN + 1];
+		// cppcheck-suppress uninitvar
+		struct pe_comm want = { .comm = e->k.comm };
+
+		e->named = now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS &&
+		           bsearch(&want, comms, named, sizeof(*comms), cmp_comm_name);
+		if (!e->named) {
+			if (e->pending) {
+				struct proc_key o = { .event = e->k.event, .status = e->k.status };
+				struct pe_key *other = key_get(&p->others, &o);
+				other->pending += e->pending;
+				other->changed_ms = now_ms;
+				e->pending = 0;
+			}
+			continue;
+		}
+		e->total += e->pending;
+		e->pending = 0;
+		memcpy(comm, e->k.comm, PROC_COMM_LEN);
+		comm[PROC_COMM_LEN] = '\0';
+		// cppcheck-suppress uninitvar
+		export_key(out, e->k.event, e->k.status, comm, e->total);
+	}
+	free(comms);
+	HASH_ITER(hh, p->others, e, tmp)
+	{
+		e->total += e->pending;
+		e->pending = 0;
+		/* kept while it moves, like a command; the bucket itself stays (a few dozen) */
+		if (e->total && now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS)
+			export_key(out, e->k.event, e->k.status, "other", e->total);
+	}
+	forget_idle(p, fd, now_ms);
 	return 0;
 #else
 	(void)p;
 	(void)out;
+	(void)now_ms;
 	return -EOPNOTSUPP;
 #endif
 }
