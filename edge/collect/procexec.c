@@ -8,10 +8,15 @@
  *   - a key is exported while its count moved within PROCEXEC_ACTIVE_MS; after that it is
  *     deleted from the kernel's map and forgotten (if the command comes back its counters
  *     start again from 0, a reset that rate() and increase() handle);
- *   - at most PROCEXEC_MAX_COMMS commands are exported by name in a round: those with a
- *     failed exit (code != 0 or a signal) first, so a crash loop always shows by name,
- *     then those named last round, then the most recently active. The rest count under
- *     comm="other", keeping their code or signal.
+ *   - at most PROCEXEC_MAX_COMMS commands are exported by name in a round, ranked by
+ *     their failed exits (code != 0 or a signal) in the last rounds (a score that decays
+ *     by FAIL_DECAY a round), plus one for a command named last round so names do not
+ *     flap, then by when they last ran. A crash loop outscores one-off failures within
+ *     a round or two and keeps its name; the rest count under comm="other", keeping
+ *     their code or signal. Their keys leave the kernel's map at once, so it keeps room
+ *     for new commands, and are remembered only while their failures may earn them a
+ *     name (at most PROC_MAX_KEYS of them); a command forgotten there that gets a name
+ *     later starts its counters from 0 again.
  * Every counter only grows: a key's exported value is the sum of the increments seen
  * while it was exported by name, and "other" adds those seen while it was not, so a sum
  * over comm counts every exec and exit once. comm="other" with code="other" is what did
@@ -52,6 +57,11 @@ static const struct metric_desc m_exits _unused_ = {
 /* Commands exported by name per round; about three series each (execs, exit code 0, a
  * failure). */
 #define PROCEXEC_MAX_COMMS 64
+/* What a failure's weight keeps from one round to the next. */
+#define FAIL_DECAY         0.9
+/* An unnamed key is remembered while its score is above this (a dozen rounds after one
+ * failure), so a command failing every minute or two builds up a score. */
+#define FAIL_KEEP          0.3
 /* status of the "other" entry that counts what did not fit in the kernel's map */
 #define STATUS_MAP_FULL    UINT32_MAX
 
@@ -62,6 +72,7 @@ struct pe_key {
 	uint64_t total;     /* the exported counter */
 	uint64_t pending;   /* increments of this round, not yet assigned */
 	int64_t changed_ms; /* when the count last moved */
+	double fail_score;  /* failed exits, decayed by FAIL_DECAY a round */
 	bool named;         /* exported under its own comm last round */
 	UT_hash_handle hh;
 };
@@ -201,16 +212,18 @@ static bool key_failed(const struct proc_key *k)
 /* One command's standing in a round. */
 struct pe_comm {
 	const char *comm; /* points into a key */
-	bool failed, named;
+	double score;     /* fail_score of its keys, +1 when named last round */
+	bool named;
 	int64_t changed_ms;
 };
 
 static int cmp_comm_rank(const void *a, const void *b)
 {
 	const struct pe_comm *x = a, *y = b;
+	double sx = x->score + x->named, sy = y->score + y->named;
 
-	if (x->failed != y->failed)
-		return x->failed ? -1 : 1;
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
 	if (x->named != y->named)
 		return x->named ? -1 : 1;
 	if (x->changed_ms != y->changed_ms)
@@ -257,10 +270,40 @@ static void read_counts(struct procexec *p, int fd, int64_t now_ms)
 	}
 }
 
-/* Keys idle for PROCEXEC_ACTIVE_MS leave the kernel's map, so it never fills with commands
- * that ran once, and the command's next run is counted by name again. */
-static void forget_idle(struct procexec *p, int fd, int64_t now_ms)
+static int cmp_double(const void *a, const void *b)
 {
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Of the keys not named this round, keep at most PROC_MAX_KEYS: those with the highest
+ * failure scores. Returns the score at or below which an unnamed key goes. */
+static double unnamed_cut(struct procexec *p)
+{
+	size_t n = 0, count = HASH_COUNT(p->keys);
+	double *sc, cut = FAIL_KEEP;
+
+	if (count <= PROC_MAX_KEYS)
+		return cut;
+	sc = xcalloc(count, sizeof(*sc));
+	for (struct pe_key *e = p->keys; e; e = e->hh.next)
+		if (!e->named)
+			sc[n++] = e->fail_score;
+	if (n > count - PROC_MAX_KEYS) {
+		qsort(sc, n, sizeof(*sc), cmp_double);
+		cut = MAX(cut, sc[count - PROC_MAX_KEYS - 1]);
+	}
+	free(sc);
+	return cut;
+}
+
+/* Forget keys idle for PROCEXEC_ACTIVE_MS (deleting them from the kernel's map, so it
+ * never fills with commands that ran once) and unnamed keys (already out of the kernel's
+ * map) unless their failures may yet earn them a name. */
+static void forget_keys(struct procexec *p, int fd, int64_t now_ms)
+{
+	double cut = unnamed_cut(p);
 	struct pe_key *e, *tmp;
 
 	HASH_ITER(hh, p->keys, e, tmp)
@@ -270,17 +313,37 @@ static void forget_idle(struct procexec *p, int fd, int64_t now_ms)
 		/* e is an element HASH_ITER handed over, set up by key_get(); cppcheck loses
 		 * track of it in the macro's expansion (as in tcp.c). */
 		// cppcheck-suppress uninitvar
-		if (now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS)
+		bool idle = now_ms - e->changed_ms >= PROCEXEC_ACTIVE_MS;
+		if (!idle && (e->named || e->fail_score > cut))
 			continue;
 		/* an exit between this check and the delete is lost: a key idle for minutes
 		 * rarely moves in that microsecond */
-		if (bpf_map_lookup_elem(fd, &e->k, &n) == 0 && n != e->kernel)
+		if (e->kernel && bpf_map_lookup_elem(fd, &e->k, &n) == 0 && n != e->kernel)
 			continue;
-		(void)bpf_map_delete_elem(fd, &e->k);
+		if (e->kernel)
+			(void)bpf_map_delete_elem(fd, &e->k);
 		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc,clang-analyzer-core.NullDereference) */
 		HASH_DEL(p->keys, e);
 		free(e);
 	}
+}
+
+/* Take an unnamed key out of the kernel's map, so the map keeps room for new commands
+ * (a crash loop that starts while thousands of commands came and went must still get a
+ * key of its own); what it counted since read_counts goes to *pending. */
+static void kernel_release(int fd, struct pe_key *e, uint64_t *pending)
+{
+	uint64_t n;
+	int r;
+
+	if (!e->kernel)
+		return;
+	r = bpf_map_lookup_and_delete_elem(fd, &e->k, &n);
+	if (r < 0 && errno != ENOENT && bpf_map_lookup_elem(fd, &e->k, &n) == 0)
+		r = bpf_map_delete_elem(fd, &e->k); /* before 5.14: hash maps lacked it */
+	if (r == 0 && n > e->kernel)
+		*pending += n - e->kernel;
+	e->kernel = 0;
 }
 
 /* Pick the commands exported by name this round; returns how many of comms[] are named
@@ -289,21 +352,21 @@ static size_t rank_comms(struct procexec *p, int64_t now_ms, struct pe_comm **re
 {
 	size_t n = 0, ncomms = 0, named;
 	struct pe_comm *c = xcalloc(HASH_COUNT(p->keys) + 1, sizeof(*c));
-	struct pe_key *e, *tmp;
 
-	HASH_ITER(hh, p->keys, e, tmp)
-	{
-		// cppcheck-suppress uninitvar
+	/* no key leaves the table here: a plain walk of its list */
+	for (struct pe_key *e = p->keys; e; e = e->hh.next) {
+		if (key_failed(&e->k))
+			e->fail_score = e->fail_score * FAIL_DECAY + (double)e->pending;
 		if (now_ms - e->changed_ms >= PROCEXEC_ACTIVE_MS)
 			continue;
-		c[n++] = (struct pe_comm){ e->k.comm, key_failed(&e->k), e->named, e->changed_ms };
+		c[n++] = (struct pe_comm){ e->k.comm, e->fail_score, e->named, e->changed_ms };
 	}
-	/* one entry per command: the best of its keys */
+	/* one entry per command: its keys' scores add up */
 	qsort(c, n, sizeof(*c), cmp_comm_name);
 	for (size_t i = 0; i < n; i++) {
 		if (ncomms && cmp_comm_name(&c[ncomms - 1], &c[i]) == 0) {
 			struct pe_comm *m = &c[ncomms - 1];
-			m->failed |= c[i].failed;
+			m->score += c[i].score;
 			m->named |= c[i].named;
 			m->changed_ms = MAX(m->changed_ms, c[i].changed_ms);
 			continue;
@@ -347,21 +410,20 @@ static int procexec_collect(void *state, struct snapshot *out, int64_t now_ms)
 
 #if ONGRID_BPF
 	int fd = bpf_map__fd(p->skel->maps.counts);
-	struct pe_key *e, *tmp;
+	struct pe_key *e;
 	struct pe_comm *comms;
 	size_t named;
 
 	read_counts(p, fd, now_ms);
 	named = rank_comms(p, now_ms, &comms);
-	HASH_ITER(hh, p->keys, e, tmp)
-	{
+	for (e = p->keys; e; e = e->hh.next) {
 		char comm[PROC_COMM_LEN + 1];
-		// cppcheck-suppress uninitvar
 		struct pe_comm want = { .comm = e->k.comm };
 
 		e->named = now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS &&
 		           bsearch(&want, comms, named, sizeof(*comms), cmp_comm_name);
 		if (!e->named) {
+			kernel_release(fd, e, &e->pending);
 			if (e->pending) {
 				struct proc_key o = { .event = e->k.event, .status = e->k.status };
 				struct pe_key *other = key_get(&p->others, &o);
@@ -375,19 +437,17 @@ static int procexec_collect(void *state, struct snapshot *out, int64_t now_ms)
 		e->pending = 0;
 		memcpy(comm, e->k.comm, PROC_COMM_LEN);
 		comm[PROC_COMM_LEN] = '\0';
-		// cppcheck-suppress uninitvar
 		export_key(out, e->k.event, e->k.status, comm, e->total);
 	}
 	free(comms);
-	HASH_ITER(hh, p->others, e, tmp)
-	{
+	for (e = p->others; e; e = e->hh.next) {
 		e->total += e->pending;
 		e->pending = 0;
 		/* kept while it moves, like a command; the bucket itself stays (a few dozen) */
 		if (e->total && now_ms - e->changed_ms < PROCEXEC_ACTIVE_MS)
 			export_key(out, e->k.event, e->k.status, "other", e->total);
 	}
-	forget_idle(p, fd, now_ms);
+	forget_keys(p, fd, now_ms);
 	return 0;
 #else
 	(void)p;
