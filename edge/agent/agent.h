@@ -170,6 +170,10 @@ void llm_close(struct llm_session *s); /* NULL-safe */
  * error (budget_exhausted, unavailable, bad_request) or -ETIMEDOUT. */
 int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,
                 struct diag *d);
+/* Any other request the relay serves to an edge on the same session ("topology.expand",
+ * "edge.call": the planner's walk to the hosts this one depends on); the same contract. */
+int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int64_t timeout_ms,
+             cJSON **ret, struct diag *d);
 /* Parse a model's tool call ({"id", "name", "arguments"}) into name and an arguments
  * object; every byte of it is hostile. -EPROTO with d naming the fault. */
 int llm_tool_call_parse(const cJSON *call, const char **ret_name, const cJSON **ret_args,

@@ -131,8 +131,8 @@ static void on_reply(void *udata, int err, const cJSON *payload, const char *mes
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
-int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,
-                struct diag *d)
+int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int64_t timeout_ms,
+             cJSON **ret, struct diag *d)
 {
 	int r;
 
@@ -140,22 +140,28 @@ int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms,
 	s->err = 0;
 	cJSON_Delete(s->reply);
 	s->reply = NULL;
-	r = tunnel_request(s->t, "llm.request", payload, timeout_ms, on_reply, s, NULL);
+	r = tunnel_request(s->t, type, payload, timeout_ms, on_reply, s, NULL);
 	if (r < 0)
-		return diag_set(d, r, "cannot send llm.request: %s", strerror(-r));
+		return diag_set(d, r, "cannot send %s: %s", type, strerror(-r));
 	arm(s, timeout_ms + 1000);
 	while (!s->done && !s->timed_out)
 		ev_run(s->loop, 0);
 	if (!s->done)
-		return diag_set(d, -ETIMEDOUT, "llm.request: no answer within %lld ms",
+		return diag_set(d, -ETIMEDOUT, "%s: no answer within %lld ms", type,
 		                (long long)timeout_ms);
 	if (s->err)
-		return diag_set(d, s->err, "llm.request: %s", s->msg);
+		return diag_set(d, s->err, "%s: %s", type, s->msg);
 	if (!cJSON_IsObject(s->reply))
-		return diag_set(d, -EPROTO, "llm.request: the reply is not an object");
+		return diag_set(d, -EPROTO, "%s: the reply is not an object", type);
 	*ret = s->reply;
 	s->reply = NULL;
 	return 0;
+}
+
+int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,
+                struct diag *d)
+{
+	return llm_call(s, "llm.request", payload, timeout_ms, ret, d);
 }
 
 int llm_tool_call_parse(const cJSON *call, const char **ret_name, const cJSON **ret_args,

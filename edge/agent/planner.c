@@ -289,7 +289,13 @@ static double counter_growth(const struct stats *s, double window_start)
 static double window_start_of(const cJSON *fact)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(fact, "args");
-	double minutes = jnum(a, "minutes"), step = jnum(a, "step_s");
+	double minutes, step;
+
+	/* a fact from another host (edge.call) keeps the remote tool's arguments inside */
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(a, "args")))
+		a = cJSON_GetObjectItemCaseSensitive(a, "args");
+	minutes = jnum(a, "minutes");
+	step = jnum(a, "step_s");
 	const cJSON *series, *pt;
 	double latest = 0;
 
@@ -979,6 +985,191 @@ static void topology_step(struct gather *g, cJSON *report)
 	cJSON_Delete(a);
 }
 
+/* ---- 4. across hosts ------------------------------------------------------------------
+ * When nothing here explains the question (no rule fired, or only a log spike), the cause
+ * is likely a host this one depends on: the relay's topology upstream of this host (up to
+ * WALK_HOPS hops, nearest first), and on each of those hosts the same metric questions,
+ * asked with edge.call and run by that host's own gate. Each relay request is a step of
+ * the timeline like a local tool call, so the evidence names the edge.call it came from. */
+
+#define WALK_BELOW     0.6 /* weaker here (CPU on a busy host, a log spike alone, none): look further */
+#define WALK_HOPS      2    /* web -> api -> db: two hops from the alerting host */
+#define WALK_HOSTS_MAX 4    /* hosts asked, nearest first */
+#define WALK_OPEN_MS   1500 /* the relay session; the rest of the deadline is the walk's */
+
+/* One relay request as a timeline step (tool_call, then tool_result with a digest);
+ * the reply, redacted, or NULL (in the timeline as failed, with why). */
+static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const char *agent,
+                         const char *type, const cJSON *args)
+{
+	int64_t left = run->deadline_ms - mono_ms(), t0 = mono_ms();
+	struct diag d = { 0 };
+	cJSON *res = NULL, *det;
+	const cJSON *f;
+	int r;
+
+	if (run->steps >= run->max_steps || left <= 0)
+		return NULL;
+	run->steps++;
+	det = json_obj();
+	json_add_str(det, "tool", type);
+	json_add(det, "args", cJSON_Duplicate(args, true));
+	timeline_add(run->tl, agent, "tool_call", cJSON_Duplicate(det, true));
+	r = llm_call(s, type, args, left, &res, &d);
+	if (r == 0)
+		redact_json(res);
+	f = cJSON_GetArrayItem(
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "evidence"),
+	                                         "findings"),
+	        0);
+	json_add_str(det, "status", r < 0 ? "failed" : "executed");
+	json_add_str(det, "digest", r < 0 ? d.msg : cJSON_IsString(f) ? f->valuestring : "");
+	json_add_num(det, "duration_ms", (double)(mono_ms() - t0));
+	timeline_add(run->tl, agent, "tool_result", det);
+	return r < 0 ? NULL : res;
+}
+
+/* The facts of one remote host: the local metric questions, through edge.call. */
+static cJSON *remote_facts(struct gather *g, struct llm_session *s, const cJSON *local,
+                           const char *host)
+{
+	static const char *const keys[] = { "exits",    "oom",       "fs_used", "retrans",
+		                            "connfail", "mem_avail", NULL };
+	cJSON *facts = json_arr();
+
+	for (const char *const *k = keys; *k; k++) {
+		const cJSON *lf = find_fact(local, *k);
+		cJSON *a, *res, *f;
+
+		if (!lf || strcmp(jstr(lf, "tool"), "query_metrics") != 0)
+			continue;
+		a = json_obj();
+		json_add_str(a, "target", host);
+		json_add_str(a, "tool", "query_metrics");
+		json_add(a, "args",
+		         cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lf, "args"), true));
+		res = relay_step(g->run, s, jstr(lf, "agent"), "edge.call", a);
+		if (!res || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(res, "evidence"))) {
+			cJSON_Delete(res);
+			cJSON_Delete(a);
+			continue;
+		}
+		f = json_obj();
+		json_add_str(f, "agent", jstr(lf, "agent"));
+		json_add_str(f, "tool", "edge.call");
+		json_add(f, "args", a);
+		json_add_str(f, "key", *k);
+		json_add(f, "evidence", cJSON_DetachItemFromObjectCaseSensitive(res, "evidence"));
+		json_push(facts, f);
+		cJSON_Delete(res);
+	}
+	return facts;
+}
+
+static enum agent_category category_of(const char *name)
+{
+	for (int i = 0; i < _CAT_MAX; i++)
+		if (name && strcmp(agent_category_name((enum agent_category)i), name) == 0)
+			return (enum agent_category)i;
+	return CAT_UNKNOWN;
+}
+
+/* The remote host's conclusion becomes the report's: named for that host, with its
+ * evidence (each an edge.call of the timeline) and the topology that led there. */
+static void adopt_remote(struct agent_run *run, const cJSON *rep, const char *host,
+                         const cJSON *path, const cJSON *topo_args)
+{
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(rep, "root_cause"), *ev;
+	char stmt[640], comp[192], *hops = json_print(path, false);
+
+	snprintf(stmt, sizeof(stmt), "%s: %s (upstream of %s, hosts asked: %s)", host,
+	         jstr(rc, "statement"), run->conf->name, hops);
+	snprintf(comp, sizeof(comp), "%s:%s", host, jstr(rc, "component"));
+	report_set_root_cause(run->report, stmt, category_of(jstr(rc, "category")), comp,
+	                      jnum(rc, "confidence"));
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(rep, "evidence")) {
+		report_add_evidence(run->report, jstr(ev, "agent"), jstr(ev, "tool"),
+		                    cJSON_GetObjectItemCaseSensitive(ev, "args"),
+		                    jstr(ev, "finding"));
+	}
+	if (topo_args) {
+		snprintf(stmt, sizeof(stmt),
+		         "the relay's topology: %s depends on %s (hosts asked: %s)",
+		         run->conf->name, host, hops);
+		report_add_evidence(run->report, "network", "topology.expand", topo_args, stmt);
+	}
+	snprintf(stmt, sizeof(stmt), "Most likely on %s, which %s depends on: %s", host,
+	         run->conf->name,
+	         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "summary")));
+	cJSON_ReplaceItemInObjectCaseSensitive(run->report, "summary", cJSON_CreateString(stmt));
+	free(hops);
+}
+
+/* Conclude on the facts here, or, when they explain nothing, on the first upstream host
+ * whose facts do: its cause becomes the report's, named "HOST: ..." and "HOST:component". */
+static bool conclude_walking(struct gather *g, enum agent_category hint)
+{
+	struct agent_run *run = g->run;
+	const struct edge_conf *c = run->conf;
+	struct llm_session *s = NULL;
+	struct diag d = { 0 };
+	cJSON *probe, *a, *topo = NULL, *path = NULL;
+	const cJSON *n;
+	double local_conf;
+	int asked = 0;
+	bool found = false;
+
+	probe = report_new("", c->name, "offline", 0);
+	planner_conclude(g->facts, hint, probe);
+	local_conf = jnum(cJSON_GetObjectItemCaseSensitive(probe, "root_cause"), "confidence");
+	cJSON_Delete(probe);
+	if (!(local_conf < WALK_BELOW) || !c->relay_url || !*c->relay_url ||
+	    run->deadline_ms - mono_ms() < WALK_OPEN_MS || llm_open(c, WALK_OPEN_MS, &s, &d) < 0) {
+		planner_conclude(g->facts, hint, run->report);
+		return false;
+	}
+	a = json_obj();
+	json_add_str(a, "node", c->name);
+	json_add_num(a, "hops", WALK_HOPS);
+	json_add_str(a, "direction", "upstream");
+	topo = relay_step(run, s, "network", "topology.expand", a);
+	path = json_arr();
+	/* nearest first: one hop, then two (the relay lists nodes in its own order) */
+	for (int h = 1; h <= WALK_HOPS; h++) {
+		cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(topo, "nodes")) {
+			const char *id = jstr(n, "id"), *host;
+			cJSON *facts, *rep;
+			const cJSON *rc;
+
+			if (!id || strncmp(id, "host:", 5) != 0 || jnum(n, "hops") != h)
+				continue;
+			host = id + 5;
+			if (strcmp(host, c->name) == 0 || asked++ >= WALK_HOSTS_MAX)
+				continue;
+			json_push(path, cJSON_CreateString(host));
+			facts = remote_facts(g, s, g->facts, host);
+			rep = report_new("", host, "offline", 0);
+			planner_conclude(facts, hint, rep);
+			rc = cJSON_GetObjectItemCaseSensitive(rep, "root_cause");
+			if (jnum(rc, "confidence") > local_conf) {
+				adopt_remote(run, rep, host, path, topo ? a : NULL);
+				found = true;
+			}
+			cJSON_Delete(rep);
+			cJSON_Delete(facts);
+			if (found)
+				goto out;
+		}
+	}
+	planner_conclude(g->facts, hint, run->report);
+out:
+	cJSON_Delete(path);
+	cJSON_Delete(topo);
+	cJSON_Delete(a);
+	llm_close(s);
+	return found;
+}
+
 int planner_run(struct agent_run *run, enum agent_category hint)
 {
 	const struct edge_conf *c = run->conf;
@@ -1049,9 +1240,10 @@ int planner_run(struct agent_run *run, enum agent_category hint)
 				add_fact(&g, probes[i].agent, probes[i].tool, json_obj(),
 				         probes[i].key);
 	}
-	/* 6. conclude, then 4. the topology around the suspect, for the reader */
-	planner_conclude(g.facts, hint, run->report);
-	topology_step(&g, run->report);
+	/* 6. conclude, walking to the hosts upstream when nothing here explains it; then 4.
+	 * the local topology around a local suspect, for the reader */
+	if (!conclude_walking(&g, hint))
+		topology_step(&g, run->report);
 	cJSON_Delete(g.facts);
 	return 0;
 }
