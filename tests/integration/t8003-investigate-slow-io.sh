@@ -35,10 +35,9 @@ slow_io_diag() {
 
 test_expect_success BPF,FIO 'reads wait: category disk, component the loop device' '
 	agent_daemon 3 &&
-	{ sh -c "echo \$\$ >$CG/cgroup.procs && exec fio --name=a --filename=$LA --rw=randread \
-		--bs=4k --direct=1 --ioengine=libaio --iodepth=16 --runtime=40 --time_based" >fa.out & } &&
-	fa_pid=$! &&
-	test_when_finished "kill $fa_pid 2>/dev/null; wait $fa_pid 2>/dev/null" &&
+	fio_throttled "$CG" "$LA" --name=a --rw=randread --bs=4k --direct=1 --ioengine=libaio \
+		--iodepth=16 --runtime=40 --time_based &&
+	test_when_finished "kill $FIO_PID 2>/dev/null; wait $FIO_PID 2>/dev/null" &&
 	{ wait_for 30 "store_shows \"\$SLOW_READS\"" || { slow_io_diag; false; }; } &&
 	investigate io.json "why is the database so slow to read?" &&
 	report_is io.json disk "^${LA#/dev/}\$" &&

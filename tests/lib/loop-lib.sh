@@ -11,6 +11,9 @@
 #                            create cgroup NAME (removed at exit) whose reads from DISK
 #                            are limited to IOPS (blkio.throttle on cgroup v1, io.max on
 #                            cgroup2) and set THROTTLE_CG to its directory
+#   fio_throttled CG FILE FIO_ARGS...
+#                            run fio (--thread, so one process) on FILE and move it into
+#                            cgroup CG once it has FILE open; set FIO_PID (stopped at exit)
 #
 # Why the care: a loop device without direct I/O reads through the page cache, and an
 # image just written is in the page cache, so its reads never reach the disk and no
@@ -59,4 +62,26 @@ throttle_cgroup() {
 		echo "throttle_cgroup: no blkio or cgroup2 hierarchy is mounted" >&2
 		return 1
 	fi
+}
+
+# fio starts outside the throttled cgroup: started inside it, its own exec and libraries
+# are read through the throttle too, and on a cold page cache (a fresh CI machine) fio
+# spent the whole test at 20 IOPS loading itself before issuing a single read.
+fio_throttled() {
+	cg_=$1 file_=$2
+	shift 2
+	fio --thread --filename="$file_" "$@" >"$TRASH/fio.out" 2>&1 &
+	FIO_PID=$!
+	at_exit "kill $FIO_PID 2>/dev/null"
+	i_=0
+	while ! ls -l "/proc/$FIO_PID/fd" 2>/dev/null | grep -q -- "-> $file_\$"; do
+		i_=$((i_ + 1))
+		if [ $i_ -gt 300 ] || ! kill -0 $FIO_PID 2>/dev/null; then
+			echo "fio_throttled: fio never opened $file_:" >&2
+			cat "$TRASH/fio.out" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo $FIO_PID >"$cg_/cgroup.procs"
 }
