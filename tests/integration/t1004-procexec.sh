@@ -59,5 +59,29 @@ test_expect_success BPF 'more commands than the map holds: the rest count under 
 	test "$keys" -le 1026 && test "$other" -gt 0 && test $((mine + other)) -ge 1100
 '
 
+test_expect_success BPF 'among 300 failing commands a crash loop keeps its name; the rest count under "other"' '
+	mkdir fails &&
+	ln -s /bin/sh fails/ongrid-loop &&
+	i=0 && while [ $i -lt 300 ]; do ln -s /bin/sh fails/ongrid-f$i; i=$((i + 1)); done &&
+	collect_bg fails.json procexec 10 &&
+	for i in 1 2 3 4 5 6 7 8; do ./fails/ongrid-loop -c "exit 4"; done;
+	for f in fails/ongrid-f*; do ./$f -c "exit 1"; done;
+	collect_wait &&
+	test "$(sample fails.json ongrid_process_exits_total comm=ongrid-loop code=4)" = 8 &&
+	"$PY" - fails.json >counts <<-\PYEOF &&
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	ex = [s for s in d["samples"] if s["name"] == "ongrid_process_exits_total"]
+	comms = {s["labels"]["comm"] for s in ex}
+	mine = sum(s["value"] for s in ex if s["labels"]["comm"].startswith("ongrid-f"))
+	other = sum(s["value"] for s in ex
+	            if s["labels"]["comm"] == "other" and s["labels"].get("code") == "1")
+	print(len(comms), int(mine), int(other))
+	PYEOF
+	read ncomms mine other <counts &&
+	report "300 failing commands: $ncomms commands by name (other included), $mine exits by name, $other under other with code 1" &&
+	test "$ncomms" -le 65 && test "$other" -gt 0 && test $((mine + other)) -ge 300
+'
+
 report_show
 test_done
