@@ -185,10 +185,12 @@ static int parse_index(struct seg *s, const uint8_t *idx, size_t idx_len, uint32
 	struct label lbl[ONGRID_TSDB_MAX_LABELS];
 	size_t sbuf_len = (size_t)ONGRID_TSDB_MAX_LABELS * 2 * (ONGRID_TSDB_MAX_LABEL_BYTES + 1);
 	char *sbuf = xmalloc(sbuf_len);
+	size_t k = 0;
 	int r = 0;
 
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
 		struct cur c = { idx + s->nparents * 8, idx + idx_len };
+		k = 0;
 		for (uint32_t i = 0; i < nseries; i++) {
 			int64_t mint, maxt;
 			uint64_t off;
@@ -209,13 +211,17 @@ static int parse_index(struct seg *s, const uint8_t *idx, size_t idx_len, uint32
 			}
 			if (pass == 0)
 				continue;
+			s->samples += ns;
 			r = intern(udata, lbl, nl, maxt, &sidx);
 			if (r < 0) {
 				diag_set(d, r, "cannot index series %u", i);
 				break;
 			}
-			s->ent[i] = (struct seg_entry){ sidx, len, off };
-			s->samples += ns;
+			if (r > 0) { /* left out of memory */
+				r = 0;
+				continue;
+			}
+			s->ent[k++] = (struct seg_entry){ sidx, len, off };
 		}
 		if (r == 0 && c.p != c.end)
 			r = diag_set(d, -EPROTO, "index has %zu trailing bytes",
@@ -224,6 +230,7 @@ static int parse_index(struct seg *s, const uint8_t *idx, size_t idx_len, uint32
 	free(sbuf);
 	if (r < 0)
 		return r;
+	s->nent = k;
 	qsort(s->ent, s->nent, sizeof(*s->ent), cmp_entry);
 	for (size_t i = 1; i < s->nent; i++)
 		if (s->ent[i].sidx == s->ent[i - 1].sidx)
@@ -264,7 +271,9 @@ static int read_index(struct seg *s, seg_intern_fn *intern, void *udata, bool fi
 		goto out;
 	}
 	free(old_ent);
-	s->dropped = 0;
+	s->dropped = s->nseries - s->nent;
+	if (s->dropped)
+		s->ent = xrealloc(s->ent, (s->nent ? s->nent : 1) * sizeof(*s->ent));
 out:
 	free(idx);
 	return r;

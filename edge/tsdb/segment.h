@@ -57,7 +57,8 @@ struct seg {
 };
 
 /* Called once per series while a segment loads: map the label set (sorted, validated)
- * to the store's series index, creating the series when needed. */
+ * to the store's series index, creating the series when needed. Returns 0, a negative
+ * errno, or (seg_reindex only) 1 to leave the series out of the entries. */
 typedef int seg_intern_fn(void *udata, const struct label *l, size_t n, int64_t maxt,
                           uint32_t *ret_sidx);
 
@@ -70,9 +71,9 @@ const struct seg_entry *seg_find(const struct seg *s, uint32_t sidx);
 /* Drop the entries whose series index is set in the bitmap drop (one bit per index, at
  * least nbits long); they count in s->dropped until seg_reindex brings them back. */
 void seg_drop_entries(struct seg *s, const uint64_t *drop, size_t nbits);
-/* Read the index again and intern every series in it, dropped ones included. The file
- * was checked at load; a failure here (-EPROTO: it changed under us) keeps the old
- * entries. */
+/* Read the index again and rebuild the entries, calling intern for every series in it,
+ * dropped ones included; those it answers 1 for stay dropped. The file was checked at
+ * load; a failure here (-EPROTO: it changed under us) keeps the old entries. */
 int seg_reindex(struct seg *s, seg_intern_fn *intern, void *udata, struct diag *d);
 
 struct seg_chunk {

@@ -1002,6 +1002,82 @@ static int matcher_test(const struct tsdb_matcher *m, struct rx *x, const char *
 	}
 }
 
+/* ---- bringing dropped series back ---- */
+
+struct reindex {
+	struct tsdb *db;
+	const struct tsdb_matcher *m; /* NULL: every series */
+	struct rx *rx;                /* compiled regexes, by matcher */
+	size_t nm;
+};
+
+/* seg_intern_fn for seg_reindex: a series still in memory keeps its entry; one that left
+ * comes back only when the query's matchers may select it, so an alert rule evaluated
+ * every 15 s over the last minutes brings back its few series, not every dropped one. */
+static int reindex_cb(void *udata, const struct label *l, size_t n, int64_t maxt,
+                      uint32_t *ret_sidx)
+{
+	struct reindex *x = udata;
+	struct series *s;
+	size_t len, nl;
+	char *key = make_key(l, n, &len, &nl);
+
+	HASH_FIND(hh, x->db->by_key, key, len, s);
+	free(key);
+	if (s) {
+		*ret_sidx = s->idx;
+		return 0;
+	}
+	for (size_t i = 0; x->m && i < x->nm; i++) {
+		const char *v = "";
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(l[k].name, x->m[i].name) == 0)
+				v = l[k].value;
+		if (matcher_test(&x->m[i], &x->rx[i], v) == 0)
+			return 1; /* (a regex too costly to test brings the series back) */
+	}
+	return intern_cb(x->db, l, n, maxt, ret_sidx);
+}
+
+/* Bring back, from the files overlapping [mint, maxt], the dropped series that the
+ * matchers (all of them when m is NULL) may select. */
+static int reindex_range(struct tsdb *db, const struct tsdb_matcher *m, size_t nm, int64_t mint,
+                         int64_t maxt, struct diag *d)
+{
+	struct reindex x = { db, m, NULL, nm };
+	bool any = false;
+	int r = 0;
+
+	for (size_t i = 0; i < db->nsegs && !any; i++)
+		any = db->segs[i]->dropped > 0 && db->segs[i]->maxt >= mint &&
+		      db->segs[i]->mint <= maxt;
+	if (!any)
+		return 0; /* the common case: nothing to read */
+	x.rx = xcalloc(nm + 1, sizeof(*x.rx));
+	for (size_t i = 0; m && i < nm && r == 0; i++) {
+		if (!m[i].name || !m[i].value || m[i].op > TSDB_MATCH_NRE)
+			r = diag_set(d, -EINVAL, "incomplete label matcher");
+		else if (m[i].op == TSDB_MATCH_RE || m[i].op == TSDB_MATCH_NRE)
+			r = rx_compile(&x.rx[i], m[i].value, d);
+	}
+	for (size_t i = 0; i < db->nsegs && r == 0; i++) {
+		struct seg *g = db->segs[i];
+		struct diag gd = { 0 };
+
+		if (g->dropped == 0 || g->maxt < mint || g->mint > maxt)
+			continue;
+		if (seg_reindex(g, reindex_cb, &x, &gd) < 0)
+			log_warn("cannot read the index of '%s' again (%s): %zu of its series are "
+			         "missing from this query",
+			         g->path, gd.msg, g->dropped);
+	}
+	for (size_t i = 0; i < nm; i++)
+		if (x.rx[i].code)
+			rx_free(&x.rx[i]);
+	free(x.rx);
+	return r;
+}
+
 /* AND the series matching m into sel. A series without the label is tested with "", as
  * in Prometheus: {foo=""} selects series that have no foo. */
 static int apply_matcher(struct tsdb *db, const struct tsdb_matcher *m, struct bitmap *sel,
@@ -1070,22 +1146,6 @@ static int cmp_series_labels(const void *a, const void *b, void *arg)
 	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-/* Bring back the series that left memory from the files overlapping [mint, maxt]. */
-static void reindex_range(struct tsdb *db, int64_t mint, int64_t maxt)
-{
-	for (size_t i = 0; i < db->nsegs; i++) {
-		struct seg *g = db->segs[i];
-		struct diag d = { 0 };
-
-		if (g->dropped == 0 || g->maxt < mint || g->mint > maxt)
-			continue;
-		if (seg_reindex(g, intern_cb, db, &d) < 0)
-			log_warn("cannot read the index of '%s' again (%s): %zu of its series are "
-			         "missing from this query",
-			         g->path, d.msg, g->dropped);
-	}
-}
-
 int tsdb_query_open(struct tsdb *db, const struct tsdb_matcher *m, size_t nm, int64_t mint,
                     int64_t maxt, struct tsdb_query **ret, struct diag *d)
 {
@@ -1096,7 +1156,9 @@ int tsdb_query_open(struct tsdb *db, const struct tsdb_matcher *m, size_t nm, in
 
 	if (mint > maxt)
 		return diag_set(d, -EINVAL, "query range ends before it starts");
-	reindex_range(db, mint, maxt);
+	r = reindex_range(db, m, nm, mint, maxt, d);
+	if (r < 0)
+		return r;
 	sel = (struct bitmap){ xcalloc((db->nseries + 63) / 64 + 1, 8), db->nseries };
 	for (size_t i = 0; i < db->nseries; i++)
 		bm_set(&sel, (uint32_t)i, true);
@@ -1228,7 +1290,8 @@ static int merge(struct tsdb *db, size_t first, size_t n, struct diag *d)
 		parents[i] = src[i]->seq;
 		/* the merged file must hold every series, also those that left memory */
 		if (src[i]->dropped > 0) {
-			r = seg_reindex(src[i], intern_cb, db, d);
+			struct reindex all = { db, NULL, NULL, 0 };
+			r = seg_reindex(src[i], reindex_cb, &all, d);
 			if (r < 0) {
 				diag_prefix(d, "'%s': ", src[i]->path);
 				goto out;

@@ -765,6 +765,10 @@ static void idle_series_leave_memory_but_stay_queryable(void **state)
 	assert_int_equal(st.series, 1); /* only "keep" is in memory */
 	assert_true(st.files < 40);     /* merges ran over dropped series */
 	assert_int_equal(st.disk_samples + st.head_samples, 200 * 10 + 241);
+	/* a query brings back only the dropped series its matchers may select */
+	assert_int_equal(query_count(db, "keep", INT64_MIN, INT64_MAX, 1, NULL, NULL), 241);
+	tsdb_get_stats(db, &st);
+	assert_int_equal(st.series, 1);
 	assert_int_equal(query_count(db, "short", INT64_MIN, INT64_MAX, 1, NULL, &last), 200 * 10);
 	assert_int_equal(last, T0 + 90000);
 	assert_int_equal(query_count(db, "keep", INT64_MIN, INT64_MAX, 1, NULL, NULL), 241);
