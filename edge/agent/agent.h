@@ -164,7 +164,9 @@ struct llm_session;
  * cannot be reached in time (the caller then runs offline). */
 int llm_open(const struct edge_conf *conf, int64_t timeout_ms, struct llm_session **ret,
              struct diag *d);
-void llm_close(struct llm_session *s); /* NULL-safe */
+/* NULL-safe. A process has one session: llm_open hands the open one out again (the model's
+ * and the planner's walk share it), and llm_close leaves it open until the process exits. */
+void llm_close(struct llm_session *s);
 /* One request; payload is borrowed. Returns 0 with *ret (the neutral response: text,
  * tool_calls, stop, usage, provider, model) or a negative errno with d set: the relay's
  * error (budget_exhausted, unavailable, bad_request) or -ETIMEDOUT. */

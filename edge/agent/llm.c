@@ -58,15 +58,40 @@ static void arm(struct llm_session *s, int64_t ms)
 	ev_timer_start(s->loop, &s->timer);
 }
 
+/* An investigation opens a session for the model and, inside the planner, one for the walk
+ * to other hosts. Two libwebsockets contexts in one process leave OpenSSL's tables behind
+ * (LeakSanitizer sees them), so the process has one session: llm_open hands out the open
+ * one again (this process is single-threaded and each call runs to its reply), and
+ * llm_close keeps it, still connected, for the next llm_open; it is closed at exit. */
+static struct llm_session *shared;
+
+static void session_free(struct llm_session *s);
+
+static void close_shared(void)
+{
+	struct llm_session *s = shared;
+
+	shared = NULL;
+	if (s)
+		session_free(s);
+}
+
 int llm_open(const struct edge_conf *conf, int64_t timeout_ms, struct llm_session **ret,
              struct diag *d)
 {
+	static bool at_exit_set;
 	struct tunnel_conf tc = { 0 };
 	struct llm_session *s;
 	int r;
 
 	if (!conf->relay_url || !*conf->relay_url)
 		return diag_set(d, -ENOTCONN, "relay.url is not set: no model to ask");
+	if (shared) {
+		*ret = shared;
+		return 0;
+	}
+	if (!at_exit_set)
+		at_exit_set = atexit(close_shared) == 0;
 	s = xcalloc(1, sizeof(*s));
 	s->loop = ev_loop_new(EVFLAG_AUTO);
 	if (!s->loop) {
@@ -102,14 +127,21 @@ int llm_open(const struct edge_conf *conf, int64_t timeout_ms, struct llm_sessio
 		llm_close(s);
 		return r;
 	}
+	shared = s;
 	*ret = s;
 	return 0;
 }
 
 void llm_close(struct llm_session *s)
 {
-	if (!s)
+	/* the process's one session stays open until exit (close_shared) */
+	if (!s || s == shared)
 		return;
+	session_free(s);
+}
+
+static void session_free(struct llm_session *s)
+{
 	ev_timer_stop(s->loop, &s->timer);
 	tunnel_close(s->t);
 	ev_loop_destroy(s->loop);
