@@ -455,7 +455,7 @@ int cmd_connect(int argc, char **argv)
 	(void)tunnel_register_handler(cx.tunnel, "tool.run", h_tool_run, &cx);
 	/* the relay's investigate (chat, alerts): edge/agent/serve.c runs it as a child */
 	if (!call)
-		(void)agent_serve_register(cx.tunnel, cx.loop, path);
+		(void)agent_serve_register(cx.tunnel, cx.loop, path, conf.data_dir);
 	if (!call && gate_open(&conf, NULL, 0, &cx.gate, &d) < 0) {
 		log_warn("tool gate unavailable (%s): only ping, echo and note answer tool.run",
 		         d.msg);

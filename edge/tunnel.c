@@ -999,6 +999,11 @@ void tunnel_off_state(struct tunnel *t, tunnel_state_fn *fn, void *udata)
 	}
 }
 
+bool tunnel_link_lost(const struct tunnel *t)
+{
+	return !t->wsi && !t->stopping;
+}
+
 enum tunnel_state tunnel_get_state(const struct tunnel *t)
 {
 	return t->state;

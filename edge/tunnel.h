@@ -58,6 +58,9 @@ int tunnel_on_state(struct tunnel *t, tunnel_state_fn *fn, void *udata);
 /* Remove a listener added with the same fn and udata. */
 void tunnel_off_state(struct tunnel *t, tunnel_state_fn *fn, void *udata);
 enum tunnel_state tunnel_get_state(const struct tunnel *t);
+/* The link is gone and the tunnel will reconnect (not closing): true already while the
+ * calls of the lost link are being cancelled, before the state listeners hear "down". */
+bool tunnel_link_lost(const struct tunnel *t);
 const char *tunnel_state_name(enum tunnel_state s);
 /* {"state", "relay", "connected_since", "reconnects", "last_error", "role"}; caller frees. */
 cJSON *tunnel_status_json(const struct tunnel *t);

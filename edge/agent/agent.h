@@ -197,7 +197,8 @@ int reviewer_check(struct agent_run *run, const char *tool, const cJSON *args, c
  * (child watchers). */
 struct tunnel;
 struct ev_loop;
-int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path);
+int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path,
+                         const char *data_dir);
 /* approve_serve.c: the relay's "approval.decide" (a chat button) goes to this edge's gate,
  * which checks the approver's role and the number of distinct approvers itself, then
  * records and runs it as `ongrid-edge approve ID --as WHO` in a child. Registered by

@@ -16,12 +16,14 @@
 #include <ev.h>
 
 #include "edge/agent/agent.h"
+#include "edge/outbox.h"
 #include "edge/tunnel.h"
 #include "shared/alloc.h"
 #include "shared/buf.h"
 #include "shared/compiler.h"
 #include "shared/json.h"
 #include "shared/limits.h"
+#include "shared/log.h"
 #include "shared/banned.h"
 
 /* A report is findings, not dumps; a child that prints more is broken. */
@@ -37,10 +39,12 @@ struct serve {
 	struct tunnel *t;
 	struct ev_loop *loop;
 	char *conf_path;
+	char *data_dir; /* its outbox takes the reports whose request the link lost */
 };
 
 struct job {
 	struct ev_loop *loop;
+	struct serve *sv;
 	struct tunnel *t;
 	struct tunnel_call *call; /* NULL once cancelled */
 	ev_child child;
@@ -51,8 +55,46 @@ struct job {
 	int fd, pfd, status, nlines;
 	pid_t pid;
 	bool exited, eof, peof, overflow;
+	bool orphan; /* the link dropped: the report goes through the outbox */
 	char incident[129];
 };
+
+/* The relay that asked went away while the child worked (a relay restart, a network cut):
+ * the report is not lost with the request. It goes into the outbox as
+ * "investigate.report" {incident_id, report}, delivered exactly once when the tunnel is
+ * back, and the relay posts it in the incident's thread (relay/chat/router.c). */
+static void deliver_later(struct job *j)
+{
+	char *path = xasprintf("%s/%s", j->sv->data_dir, OUTBOX_FILE);
+	struct outbox *ob = NULL;
+	struct diag d = { 0 };
+	cJSON *rep, *body;
+
+	rep = WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0 && !j->overflow
+	              ? json_parse(buf_str(&j->out), j->out.len, REPORT_MAX_BYTES, &d)
+	              : NULL;
+	if (!rep || !j->incident[0]) {
+		log_warn("investigation for incident '%s' ended after its request was lost, "
+		         "with no report to deliver",
+		         j->incident);
+		cJSON_Delete(rep);
+		free(path);
+		return;
+	}
+	body = json_obj();
+	json_add_str(body, "incident_id", j->incident);
+	json_add(body, "report", rep);
+	if (outbox_open(path, 0, &ob, &d) < 0 ||
+	    outbox_put(ob, "investigate.report", body, NULL, &d) < 0)
+		log_err("the report for incident '%s' is lost: %s", j->incident, d.msg);
+	else
+		log_info("the relay's request for incident '%s' was lost with the link; its report "
+		         "goes through the outbox",
+		         j->incident);
+	outbox_close(ob);
+	cJSON_Delete(body);
+	free(path);
+}
 
 static void finish(struct job *j)
 {
@@ -61,6 +103,8 @@ static void finish(struct job *j)
 
 	if (!j->exited || !j->eof || !j->peof)
 		return;
+	if (j->orphan)
+		deliver_later(j);
 	if (j->call) {
 		if (j->overflow)
 			tunnel_reply_error(j->call, -E2BIG, "the report is over %u bytes",
@@ -167,11 +211,17 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	finish(j);
 }
 
+/* A cancel from the relay or a passed deadline stops the child; a dropped link does not:
+ * the investigation finishes and its report is delivered later (deliver_later). */
 static void on_cancel(void *udata)
 {
 	struct job *j = udata;
 
 	j->call = NULL;
+	if (tunnel_link_lost(j->t)) {
+		j->orphan = true;
+		return;
+	}
 	kill(j->pid, SIGTERM);
 }
 
@@ -283,6 +333,7 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 	free(question);
 	j = xcalloc(1, sizeof(*j));
 	j->loop = sv->loop;
+	j->sv = sv;
 	j->t = sv->t;
 	j->call = call;
 	j->pid = pid;
@@ -303,7 +354,8 @@ static void h_investigate(struct tunnel_call *call, const cJSON *p, void *udata)
 	send_progress(j, "investigating: metrics that moved, log spikes, latency tails, changes");
 }
 
-int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path)
+int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *conf_path,
+                         const char *data_dir)
 {
 	/* lives as long as the process: the tunnel keeps a pointer to it */
 	struct serve *sv = xcalloc(1, sizeof(*sv));
@@ -311,6 +363,7 @@ int agent_serve_register(struct tunnel *t, struct ev_loop *loop, const char *con
 	sv->t = t;
 	sv->loop = loop;
 	sv->conf_path = conf_path ? xstrdup(conf_path) : NULL;
+	sv->data_dir = xstrdup(data_dir);
 	if (agent_approve_serve_register(t, conf_path) < 0)
 		return -ENOMEM;
 	return tunnel_register_handler(t, "investigate", h_investigate, sv);

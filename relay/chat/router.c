@@ -28,6 +28,7 @@
 #include "relay/llm/accounting.h"
 #include "relay/llm/llm_conf.h"
 #include "relay/llm/service.h"
+#include "relay/inbox.h"
 #include "relay/modules.h"
 #include "relay/topo.h"
 #include "shared/alloc.h"
@@ -846,6 +847,68 @@ static bool investigate(struct chat *c, struct outq *q, const struct chat_event 
 	return true;
 }
 
+/* "investigate.report" from an edge's outbox: an investigation whose request was lost (the
+ * relay restarted, the link dropped) finished anyway, and its report belongs in the
+ * incident's thread. Delivered exactly once (relay/inbox.c), so it is posted once. */
+static void on_late_report(void *udata, const char *edge, const char *msg_id, const cJSON *body)
+{
+	struct chat *c = udata;
+	const char *id = jstr(body, "incident_id");
+	const cJSON *rep = cJSON_GetObjectItemCaseSensitive(body, "report");
+	char platform[32] = "", chat_id[CHAT_ID_MAX] = "", thread_id[CHAT_ID_MAX] = "",
+	     inc_edge[130] = "", question[512] = "";
+	struct outq *q = NULL;
+	sqlite3_stmt *st;
+	struct inv *inv;
+
+	if (!id || !cJSON_IsObject(rep)) {
+		log_warn("edge %s sent a malformed investigate.report (%s)", edge, msg_id);
+		return;
+	}
+	if (db_prepare(c->db,
+	               "SELECT platform, chat_id, thread_id, COALESCE(edge, ''), question "
+	               "FROM chat_incidents WHERE id = ?",
+	               &st, NULL) < 0)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		str_copy(platform, (const char *)sqlite3_column_text(st, 0), sizeof(platform));
+		str_copy(chat_id, (const char *)sqlite3_column_text(st, 1), sizeof(chat_id));
+		str_copy(thread_id, (const char *)sqlite3_column_text(st, 2), sizeof(thread_id));
+		str_copy(inc_edge, (const char *)sqlite3_column_text(st, 3), sizeof(inc_edge));
+		str_copy(question, (const char *)sqlite3_column_text(st, 4), sizeof(question));
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(adapter_name(&c->queues[i]), platform))
+			q = &c->queues[i];
+	if (!q || strcmp(inc_edge, edge) != 0 || c->closing) {
+		log_warn("edge %s delivered a report for incident '%s', which %s", edge, id,
+		         !platform[0] ? "this relay does not know"
+		         : !q         ? "belongs to a chat platform that is off"
+		                      : "is not that edge's");
+		return;
+	}
+	audit(c, "chat.investigate.late", edge,
+	      "incident %s: the report arrived through the outbox", id);
+	inv = xcalloc(1, sizeof(*inv));
+	inv->c = c;
+	inv->q = q;
+	str_copy(inv->incident, id, sizeof(inv->incident));
+	str_copy(inv->edge, edge, sizeof(inv->edge));
+	str_copy(inv->chat_id, chat_id, sizeof(inv->chat_id));
+	str_copy(inv->thread_id, thread_id, sizeof(inv->thread_id));
+	str_copy(inv->question, question, sizeof(inv->question));
+	inv->placeholder_failed = true; /* nothing to edit: the report is new messages */
+	buf_init(&inv->progress, PROGRESS_MAX);
+	ev_timer_init(&inv->edit_timer, on_edit_timer, 0., 1.);
+	inv->edit_timer.data = inv;
+	list_add_tail(&inv->node, &c->invs);
+	post_report(inv, rep);
+	inv->finished = true;
+	inv_maybe_free(inv);
+}
+
 /* "investigate.progress" from an edge: a line for the incident's streamed message. */
 static void on_progress(struct relay_call *call, const cJSON *p, void *udata)
 {
@@ -1535,6 +1598,8 @@ int chat_start(struct relay *r, const struct relay_conf *conf, struct diag *d)
 		log_info("chat: %s on", registry[i]->name);
 	}
 	rc = relay_register_handler(r, "investigate.progress", on_progress, c);
+	if (rc == 0)
+		rc = inbox_subscribe(r, "investigate.report", on_late_report, c);
 	if (rc < 0) {
 		chat_free(c);
 		return diag_set(d, rc, "cannot register investigate.progress");

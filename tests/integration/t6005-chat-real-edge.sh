@@ -34,6 +34,7 @@ touch broken
 T1=1610243000.000100
 T2=1610243100.000100
 T3=1610243200.000100
+T4=1610243300.000100
 # the model: propose the restart, then conclude
 SCRIPT='{"rules":[{"provider":"openai","steps":[
 	{"type":"tool_call","id":"c1","name":"restart_service","arguments":{"unit":"t6005-worker"}},
@@ -190,6 +191,22 @@ test_expect_success BPF,PYTHON3 'the edge refuses an approver its tools.approver
 	press U333 approve "$id" "$b" $T3 &&
 	wait_for 15 "in_thread_re \"web-6 could not record the decision on $id: no action .$id. on this edge\" $T3" &&
 	test "$(nrestarts)" = 2
+'
+
+# The edge's answer must not depend on the relay that asked staying up: the model is slow
+# to answer, the relay is killed meanwhile and started again; the edge finishes (the
+# planner's conclusion stands when the model is gone) and delivers the report through its
+# outbox, and the restarted relay posts it in the thread it belongs to, once.
+test_expect_success BPF,PYTHON3 'the relay killed -9 while the edge investigates: the report still lands in the thread, once' '
+	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[{\"type\":\"text\",\"text\":\"too late\",\"delay_ms\":5000}]}]}" &&
+	event app_mention U222 $T4 "<@UBOT> why is t6005-worker slow on web-6?" &&
+	wait_for 30 "llm_mock_requests reqs.json && test \$(json_get reqs.json \"len([r for r in d if r[\\\"provider\\\"] == \\\"openai\\\"])\") -ge 1" &&
+	! in_thread "*Summary*" $T4 &&
+	relay_kill9 && relay_start &&
+	wait_for 60 "in_thread \"*Summary*\" $T4" &&
+	grep -q "was lost with the link; its report goes through the outbox" "$TRASH/edge-web-6.log" &&
+	sleep 2 &&
+	test "$(smsgs "len([m for m in d.values() if m[\"thread_ts\"] == \"$T4\" and \"*Summary*\" in (m[\"text\"] or \"\")])")" = 1
 '
 
 test_done
