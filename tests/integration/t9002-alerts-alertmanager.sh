@@ -3,6 +3,7 @@ test_description='Alertmanager to root cause: a real Prometheus scrapes the edge
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRC/tests/lib/relay-lib.sh"
 . "$SRC/tests/mock/chat_lib.sh"
+. "$SRC/tests/lib/alert-lib.sh"
 
 # web-1 is the real edge: `ongrid-edge run` (collecting, serving /metrics, which
 # Prometheus scrapes as instance="web-1:PORT") and `ongrid-edge connect` holding the
@@ -142,30 +143,7 @@ test_expect_success 'start Prometheus (scraping the edge, one rule) and Alertman
 	        labels: { severity: page }
 	        annotations: { summary: "the ongrid edge answers scrapes", description: "up is 1" }
 	EOF
-	promtool check rules rules.yml >/dev/null &&
-	cat >prom.yml <<-EOF &&
-	global: { scrape_interval: 1s, evaluation_interval: 1s }
-	rule_files: [ "$TRASH/rules.yml" ]
-	alerting:
-	  alertmanagers: [ { static_configs: [ { targets: [ "127.0.0.1:$APORT" ] } ] } ]
-	scrape_configs:
-	  - job_name: ongrid-edge
-	    static_configs: [ { targets: [ "127.0.0.1:$MET" ], labels: { instance: "web-1:$MET" } } ]
-	EOF
-	cat >am.yml <<-EOF &&
-	route: { receiver: ongrid, group_by: [ alertname, instance ], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
-	receivers:
-	  - name: ongrid
-	    webhook_configs:
-	      - url: "$hook"
-	        send_resolved: true
-	        http_config: { authorization: { credentials: "$TOKEN" } }
-	EOF
-	daemon_start am prometheus-alertmanager --config.file=am.yml --storage.path="$TRASH/am" \
-		--web.listen-address="127.0.0.1:$APORT" --cluster.listen-address= &&
-	daemon_start prom prometheus --config.file=prom.yml --storage.tsdb.path="$TRASH/prom" \
-		--web.listen-address="127.0.0.1:$PPORT" &&
-	wait_for 60 "curl -sf http://127.0.0.1:$APORT/-/ready"
+	prom_alert_stack ongrid-edge "127.0.0.1:$MET" "web-1:$MET" "$hook" "$TOKEN"
 '
 
 test_expect_success 'the alert fires: the relay records it, routes it to web-1, and web-1 is asked to investigate' '

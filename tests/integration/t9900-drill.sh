@@ -5,6 +5,7 @@ test_description='the drill: web -> api -> db as three network namespaces, each 
 . "$SRC/tests/mock/chat_lib.sh"
 . "$SRC/tests/mock/llm_mock.sh"
 . "$SRC/tests/lib/drill-lib.sh"
+. "$SRC/tests/lib/alert-lib.sh"
 
 # Everything is real but Slack (tests/mock/slack_mock.py): the relay on the bridge address
 # 10.209.0.1, and in each host's namespace the edge daemon (collecting, eBPF), its tunnel
@@ -102,30 +103,8 @@ test_expect_success 'Prometheus scrapes web'"'"'s service (one rule: errors to a
 	        labels: { severity: page }
 	        annotations: { summary: "web fails its requests to api", description: "errors in the last 10 s" }
 	EOF
-	promtool check rules rules.yml >/dev/null &&
-	cat >prom.yml <<-EOF &&
-	global: { scrape_interval: 1s, evaluation_interval: 1s }
-	rule_files: [ "$TRASH/rules.yml" ]
-	alerting:
-	  alertmanagers: [ { static_configs: [ { targets: [ "127.0.0.1:$APORT" ] } ] } ]
-	scrape_configs:
-	  - job_name: web
-	    static_configs: [ { targets: [ "10.209.0.2:9100" ], labels: { instance: "web:9100" } } ]
-	EOF
-	cat >am.yml <<-EOF &&
-	route: { receiver: ongrid, group_by: [ alertname, instance ], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
-	receivers:
-	  - name: ongrid
-	    webhook_configs:
-	      - url: "http://127.0.0.1:$HTTP/alerts/alertmanager"
-	        send_resolved: true
-	        http_config: { authorization: { credentials: "$TOKEN" } }
-	EOF
-	daemon_start am prometheus-alertmanager --config.file=am.yml --storage.path="$TRASH/am" \
-		--web.listen-address="127.0.0.1:$APORT" --cluster.listen-address= &&
-	daemon_start prom prometheus --config.file=prom.yml --storage.tsdb.path="$TRASH/prom" \
-		--web.listen-address="127.0.0.1:$PPORT" &&
-	wait_for 60 "curl -sf http://127.0.0.1:$APORT/-/ready" &&
+	prom_alert_stack web 10.209.0.2:9100 web:9100 "http://127.0.0.1:$HTTP/alerts/alertmanager" \
+		"$TOKEN" &&
 	wait_for 60 "curl -sf \"http://127.0.0.1:$PPORT/api/v1/query?query=up%7Bjob%3D%22web%22%7D%3D%3D1\" | grep -q web:9100" &&
 	sleep 2 && test "$(alert_row "SELECT count(*) FROM alerts")" = 0
 '
