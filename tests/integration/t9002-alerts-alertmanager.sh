@@ -48,16 +48,7 @@ post() { # AUTH_HEADER BODY_FILE: status code, body in post.out
 test_expect_success PYTHON3 'relay with Slack (mock) and the HTTP listener; the real edge web-1 (daemon serving /metrics, tunnel); db-1 a stand-in' '
 	mock_start slack slack_mock.py &&
 	relay_setup &&
-	cat >>"$TRASH/relay.conf" <<-EOC &&
-	chat: {
-	  users = [ "slack:U222=admin" ];
-	  edit_interval = "300ms";
-	  slack: { app_token = "xapp-1-A111-test"; bot_token = "xoxb-test";
-	           api_base = "http://127.0.0.1:$(mock_port slack)/"; };
-	};
-	http: { listen = "127.0.0.1:$HTTP"; };
-	alerts: { token = "$TOKEN"; channel = "slack:C111"; };
-	EOC
+	alert_relay_conf &&
 	relay_start &&
 	grep -q "HTTP on 127.0.0.1:$HTTP" "$TRASH/relay.log" &&
 	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&

@@ -59,16 +59,7 @@ test_expect_success 'the relay with Slack (mock), a model (mock) and its alert w
 	relay_setup 10.209.0.1 &&
 	LLM_CONF_FILE=llm.part llm_conf "retries = 3;" &&
 	sed -n "/^llm = {/,\$p" llm.part >>"$TRASH/relay.conf" &&
-	cat >>"$TRASH/relay.conf" <<-EOC &&
-	chat: {
-	  users = [ "slack:U222=admin" ];
-	  edit_interval = "300ms";
-	  slack: { app_token = "xapp-1-A111-test"; bot_token = "xoxb-test";
-	           api_base = "http://127.0.0.1:$(mock_port slack)/"; };
-	};
-	http: { listen = "127.0.0.1:$HTTP"; };
-	alerts: { token = "$TOKEN"; channel = "slack:C111"; };
-	EOC
+	alert_relay_conf &&
 	relay_start &&
 	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
 	for h in web api db; do key_create $h || return 1; done &&

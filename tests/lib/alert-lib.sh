@@ -1,4 +1,5 @@
-# alert-lib.sh - a real Prometheus and Alertmanager on loopback, as the alert tests run them.
+# alert-lib.sh - a real Prometheus and Alertmanager on loopback and the relay they post to,
+# as the alert tests run them.
 #
 #   prom_alert_stack JOB TARGET INSTANCE HOOK TOKEN
 #       With $TRASH/rules.yml written (checked here with promtool): Prometheus on $PPORT
@@ -32,4 +33,19 @@ prom_alert_stack() {
 		daemon_start prom prometheus --config.file="$TRASH/prom.yml" \
 			--storage.tsdb.path="$TRASH/prom" --web.listen-address="127.0.0.1:$PPORT" &&
 		wait_for 60 "curl -sf http://127.0.0.1:$APORT/-/ready"
+}
+
+# alert_relay_conf: relay.conf gets Slack (the mock, U222 an admin, edits every 300 ms), the
+# HTTP listener on $HTTP and the Alertmanager intake (bearer $TOKEN, threads in slack:C111).
+alert_relay_conf() {
+	cat >>"$TRASH/relay.conf" <<-EOC
+	chat: {
+	  users = [ "slack:U222=admin" ];
+	  edit_interval = "300ms";
+	  slack: { app_token = "xapp-1-A111-test"; bot_token = "xoxb-test";
+	           api_base = "http://127.0.0.1:$(mock_port slack)/"; };
+	};
+	http: { listen = "127.0.0.1:$HTTP"; };
+	alerts: { token = "$TOKEN"; channel = "slack:C111"; };
+	EOC
 }
