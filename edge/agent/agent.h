@@ -247,6 +247,14 @@ void agent_progress(const struct agent_run *run, const char *fmt, ...)
 int agent_tool(struct agent_run *run, const char *agent, const char *tool, const cJSON *args,
                const cJSON **ret_evidence);
 
+/* A remediation proposed by `by` ("the model", "the offline planner"): the reviewer
+ * (reviewer_check), then the gate as the "agent" admin, which can only record it as a
+ * pending approval. The report gets the action, "proposed" with the approval's id or
+ * "denied" with why, and the timeline a reviewer step. Returns what the proposer is told
+ * (caller frees); *error is set when nothing was proposed. */
+char *agent_propose(struct agent_run *run, const char *by, const char *name, const cJSON *args,
+                    bool *error);
+
 /* The whole investigation. Returns 0 with *ret_report (caller frees), or a negative errno
  * with d set (-EINVAL: empty or oversized question). */
 int agent_investigate(const struct edge_conf *conf, const struct agent_opts *o, cJSON **ret_report,

@@ -411,6 +411,18 @@ static void h_decide(struct tunnel_call *call, const cJSON *p, void *udata)
 		tunnel_reply_error(call, -EIO, "%s", d.msg);
 		goto out;
 	}
+	/* The person pressed a button under one tool's name: an id that holds another tool
+	 * here (a relay or a proposing edge that got the id wrong, or lied) is not it. */
+	if (jstr(p, "tool") && (!ap.tool || strcmp(jstr(p, "tool"), ap.tool) != 0)) {
+		log_warn("approval %s: %s by %s refused: the thread showed %.64s, this edge holds "
+		         "%s",
+		         ap.id, decision, approver, jstr(p, "tool"), ap.tool ? ap.tool : "?");
+		tunnel_reply_error(call, -EPERM,
+		                   "action '%s' on this edge is %s, not the %.64s shown to the "
+		                   "approver",
+		                   id, ap.tool ? ap.tool : "?", jstr(p, "tool"));
+		goto out;
+	}
 	/* decided before (here, from the CLI, or by an earlier press): say how it ended */
 	if (!ap.status || strcmp(ap.status, "pending") != 0) {
 		log_info("approval %s: %s by %s ignored: already %s", ap.id, decision, approver,

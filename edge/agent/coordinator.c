@@ -296,7 +296,8 @@ static cJSON *tool_message(const char *id, const char *name, const char *content
 }
 
 /* A mutating call: the reviewer, then the gate, which can only make it pending. */
-static char *propose(struct agent_run *run, const char *name, const cJSON *args, bool *error)
+char *agent_propose(struct agent_run *run, const char *by, const char *name, const cJSON *args,
+                    bool *error)
 {
 	struct gate_caller who = { .role = "admin", .identity = "agent" };
 	char why[640], *args_json, *out;
@@ -325,10 +326,11 @@ static char *propose(struct agent_run *run, const char *name, const cJSON *args,
 	} else {
 		cJSON *acts = cJSON_GetObjectItemCaseSensitive(run->report, "actions");
 
-		report_add_action(
-		        run->report, name, args, "dangerous", "proposed",
-		        "proposed by the model; reviewed against the evidence; waits for a "
-		        "human");
+		char rationale[200];
+
+		snprintf(rationale, sizeof(rationale),
+		         "proposed by %s; reviewed against the evidence; waits for a human", by);
+		report_add_action(run->report, name, args, "dangerous", "proposed", rationale);
 		json_add_str(cJSON_GetArrayItem(acts, cJSON_GetArraySize(acts) - 1), "id",
 		             jstr(res, "id"));
 		json_add_str(det, "status", "proposed");
@@ -643,7 +645,7 @@ static char *llm_specialist(struct agent_run *run, struct llm_session *ls, const
 			else if (t->class == TOOL_SAFE_READ)
 				content = read_call(run, spec_name, name, args, nonce, &error);
 			else
-				content = propose(run, name, args, &error);
+				content = agent_propose(run, "the model", name, args, &error);
 			json_push(messages, tool_message(id, name, content, error));
 			free(content);
 		}

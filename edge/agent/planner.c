@@ -962,6 +962,147 @@ void planner_conclude(const cJSON *facts, enum agent_category hint, cJSON *repor
 	cJSON_ReplaceItemInObjectCaseSensitive(report, "summary", cJSON_CreateString(summary));
 }
 
+/* ---- the fix ---------------------------------------------------------------------------
+ * One cause here has a fix the planner proposes on its own: a file system filled by files
+ * deleted while a process still holds them open. Nothing but closing them frees that
+ * space, du under the mount does not see it, and stopping the holder is a call a human
+ * can judge from one line. kill_process is dangerous, so the proposal is recorded as a
+ * pending approval on the host that holds the space (through the relay when that is an
+ * upstream host, whose own gate records it) and runs only when a person approves it. */
+
+#define HELD_FIX_SHARE 20.0 /* a holder of a fifth of the file system is the cause */
+
+/* The largest holder of deleted space on mp in host_probe_disk's evidence, or NULL. */
+static const cJSON *space_holder(const cJSON *ev, const char *mp)
+{
+	const cJSON *row;
+
+	/* rows come largest first */
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(ev, "held_by_deleted")) {
+		const char *m = jstr(row, "mountpoint");
+		if (m && strcmp(m, mp) == 0 && jnum(row, "share_of_fs_pct") >= HELD_FIX_SHARE &&
+		    jnum(row, "pid") >= 2)
+			return row;
+	}
+	return NULL;
+}
+
+static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const char *agent,
+                         const char *type, const cJSON *args);
+
+/* An edge.call request for tool on host. */
+static cJSON *edge_call_args(const char *host, const char *tool, const cJSON *args)
+{
+	cJSON *a = json_obj();
+
+	json_add_str(a, "target", host);
+	json_add_str(a, "tool", tool);
+	json_add(a, "args", cJSON_Duplicate(args, true));
+	return a;
+}
+
+/* kill_process on host (NULL: here) for the holder: the reviewer, then the gate of the host
+ * that would run it. */
+static void propose_kill(struct agent_run *run, struct llm_session *s, const char *host,
+                         const cJSON *kill)
+{
+	char why[640];
+	bool error;
+	cJSON *a, *res, *det;
+	const char *st, *id;
+
+	if (!host) {
+		free(agent_propose(run, "the offline planner", "kill_process", kill, &error));
+		return;
+	}
+	det = json_obj();
+	json_add_str(det, "tool", "kill_process");
+	json_add(det, "args", cJSON_Duplicate(kill, true));
+	json_add_str(det, "host", host);
+	if (reviewer_check(run, "kill_process", kill, why, sizeof(why)) < 0) {
+		report_add_action(run->report, "kill_process", kill, "dangerous", "denied", why);
+		json_add_str(det, "status", "denied");
+		json_add_str(det, "reason", why);
+		timeline_add(run->tl, "reviewer", "approval", det);
+		return;
+	}
+	a = edge_call_args(host, "kill_process", kill);
+	res = relay_step(run, s, "ops", "edge.call", a);
+	st = jstr(res, "status");
+	id = jstr(res, "id");
+	if (st && strcmp(st, "proposed") == 0 && id) {
+		cJSON *acts = cJSON_GetObjectItemCaseSensitive(run->report, "actions"), *act;
+
+		snprintf(why, sizeof(why),
+		         "proposed by the offline planner; reviewed against the evidence; waits "
+		         "for a human on %s",
+		         host);
+		report_add_action(run->report, "kill_process", kill, "dangerous", "proposed", why);
+		act = cJSON_GetArrayItem(acts, cJSON_GetArraySize(acts) - 1);
+		json_add_str(act, "id", id);
+		json_add_str(act, "host", host);
+		json_add_str(det, "status", "proposed");
+		json_add_str(det, "id", id);
+	} else {
+		/* the far gate refused (this edge's key may not propose there), or no answer */
+		snprintf(why, sizeof(why), "%s's gate did not record a proposal%s", host,
+		         res ? "" : ": no answer through the relay");
+		report_add_action(run->report, "kill_process", kill, "dangerous", "denied", why);
+		json_add_str(det, "status", "denied");
+		json_add_str(det, "reason", why);
+	}
+	timeline_add(run->tl, "reviewer", "approval", det);
+	cJSON_Delete(res);
+	cJSON_Delete(a);
+}
+
+/* After the conclusion: when it is a full file system, look for a holder of deleted space
+ * there (on host, or here when host is NULL) and propose stopping it. */
+static void propose_fix(struct agent_run *run, struct llm_session *s, const char *host)
+{
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(run->report, "root_cause"), *ev, *row;
+	const char *comp = jstr(rc, "component"), *cat = jstr(rc, "category"), *mp = comp;
+	cJSON *none = json_obj(), *a = NULL, *res = NULL, *kill;
+	char finding[640], sz[32];
+
+	if (!cat || strcmp(cat, "disk") != 0 || !comp)
+		goto out;
+	if (host) {
+		size_t n = strlen(host);
+		if (strncmp(comp, host, n) != 0 || comp[n] != ':')
+			goto out;
+		mp = comp + n + 1;
+	}
+	if (mp[0] != '/')
+		goto out;
+	if (host) {
+		a = edge_call_args(host, "host_probe_disk", none);
+		res = relay_step(run, s, "disk", "edge.call", a);
+		ev = cJSON_GetObjectItemCaseSensitive(res, "evidence");
+	} else if (agent_tool(run, "disk", "host_probe_disk", none, &ev) < 0) {
+		goto out;
+	}
+	row = space_holder(ev, mp);
+	if (!row)
+		goto out;
+	snprintf(sz, sizeof(sz), "%.1f MiB", jnum(row, "bytes") / (1 << 20));
+	snprintf(finding, sizeof(finding),
+	         "%s%spid %.0f (%s) holds %s of deleted files on %s (%.0f%% of it), such as %s: "
+	         "freed only when it closes them or exits",
+	         host ? host : "", host ? ": " : "", jnum(row, "pid"), jstr(row, "comm"), sz, mp,
+	         jnum(row, "share_of_fs_pct"), jstr(row, "example") ? jstr(row, "example") : "?");
+	report_add_evidence(run->report, "disk", host ? "edge.call" : "host_probe_disk",
+	                    host ? a : none, finding);
+	kill = json_obj();
+	json_add_num(kill, "pid", jnum(row, "pid"));
+	propose_kill(run, s, host, kill);
+	cJSON_Delete(kill);
+out:
+	cJSON_Delete(res);
+	cJSON_Delete(a);
+	cJSON_Delete(none);
+}
+
 /* ---- the run ------------------------------------------------------------------------- */
 
 static void topology_step(struct gather *g, cJSON *report)
@@ -1153,6 +1294,7 @@ static bool conclude_walking(struct gather *g, enum agent_category hint)
 			rc = cJSON_GetObjectItemCaseSensitive(rep, "root_cause");
 			if (jnum(rc, "confidence") > local_conf) {
 				adopt_remote(run, rep, host, path, topo ? a : NULL);
+				propose_fix(run, s, host);
 				found = true;
 			}
 			cJSON_Delete(rep);
@@ -1242,8 +1384,10 @@ int planner_run(struct agent_run *run, enum agent_category hint)
 	}
 	/* 6. conclude, walking to the hosts upstream when nothing here explains it; then 4.
 	 * the local topology around a local suspect, for the reader */
-	if (!conclude_walking(&g, hint))
+	if (!conclude_walking(&g, hint)) {
 		topology_step(&g, run->report);
+		propose_fix(run, NULL, NULL);
+	}
 	cJSON_Delete(g.facts);
 	return 0;
 }

@@ -269,8 +269,21 @@ void report_print_text(const cJSON *rep)
 			char *args =
 			        json_print(cJSON_GetObjectItemCaseSensitive(it, "args"), false);
 
-			printf("  %s %s [%s, %s]: %s\n", sv(it, "tool"), args, sv(it, "class"),
+			const char *id = str_of(it, "id"), *host = str_of(it, "host");
+
+			printf("  %s %s%s%s [%s, %s]: %s\n", sv(it, "tool"), args,
+			       host ? " on " : "", host ? host : "", sv(it, "class"),
 			       sv(it, "status"), sv(it, "rationale"));
+			/* where a person decides it: this host's CLI, or the host that holds it */
+			if (id && !host)
+				printf("      decide: ongrid-edge approve %s | ongrid-edge deny "
+				       "%s\n",
+				       id, id);
+			else if (id)
+				printf("      decide: in the chat thread, or on %s: ongrid-edge "
+				       "approve "
+				       "%s\n",
+				       host, id);
 			free(args);
 		}
 	}

@@ -648,8 +648,10 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
+#define ACTION_EDGE_MAX 130 /* an edge's name, as chat_approvals.edge is read back */
+
 static void record_action(struct chat *c, struct inv *inv, const char *id, const char *cls,
-                          const char *tool)
+                          const char *tool, const char *edge)
 {
 	sqlite3_stmt *st;
 
@@ -660,7 +662,7 @@ static void record_action(struct chat *c, struct inv *inv, const char *id, const
 		return;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, inv->incident, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, inv->edge, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, edge, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, cls, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, tool ? tool : "", -1, SQLITE_STATIC);
 	(void)sqlite3_step(st);
@@ -692,16 +694,29 @@ static void post_report(struct inv *inv, const cJSON *rep)
 		turn_add(c, inv->incident, "ongrid", jstr(rep, "summary"));
 	cJSON_ArrayForEach(a, acts) {
 		const char *id = jstr(a, "id"), *status = jstr(a, "status"),
-		           *cls = jstr(a, "class");
+		           *cls = jstr(a, "class"), *host = jstr(a, "host");
 		enum chat_class k;
 		struct qitem *it;
 		struct buf t = BUF_INIT(8192);
 		if (!id || !*id || strlen(id) > 64 || (status && strcmp(status, "proposed") != 0))
 			continue;
+		/* An action proposed on an upstream host (the investigation walked there) is held
+		 * by that host's gate: the decision goes there. The edge cannot make another run
+		 * anything by naming it: the host runs only an id its own gate recorded, and only
+		 * when it is the tool shown here (approval.decide carries it). */
+		if (!host || !*host)
+			host = inv->edge;
+		else if (strlen(host) >= ACTION_EDGE_MAX || !relay_edge_connected(c->relay, host)) {
+			log_warn(
+			        "report of %s: action %s names host '%.64s', not a connected edge; "
+			        "not offered",
+			        inv->incident, id, host);
+			continue;
+		}
 		if (chat_class_parse(cls, &k) < 0)
 			k = CHAT_CLASS_DANGEROUS; /* unknown class: the strictest rule */
-		record_action(c, inv, id, chat_class_name(k), jstr(a, "tool"));
-		(void)render_action(&t, ops->format, a, id, inv->edge);
+		record_action(c, inv, id, chat_class_name(k), jstr(a, "tool"), host);
+		(void)render_action(&t, ops->format, a, id, host);
 		if (c->conf->approvals_double_sign && k == CHAT_CLASS_DANGEROUS)
 			ADD(buf_adds(&t, "\n(needs two different approvers)"));
 		if (!(ops->caps & CHAT_CAN_BUTTONS))
@@ -953,7 +968,7 @@ struct decide {
 };
 
 struct approval_row {
-	char incident[64], edge[130], cls[16], tool[96], status[16], first[160];
+	char incident[64], edge[ACTION_EDGE_MAX], cls[16], tool[96], status[16], first[160];
 	char msg_chat[CHAT_ID_MAX], msg_id[CHAT_ID_MAX];
 	char platform[32], chat_id[CHAT_ID_MAX], thread_id[CHAT_ID_MAX];
 };
@@ -1196,6 +1211,7 @@ static bool handle_decision(struct chat *c, struct outq *q, const struct chat_ev
 			str_copy(dc->first, a.first, sizeof(dc->first));
 		approval_set(c, action_id, "deciding", NULL, NULL);
 		json_add_str(p, "action_id", action_id);
+		json_add_str(p, "tool", a.tool);
 		json_add_str(p, "decision", dc->approve ? "approve" : "deny");
 		json_add_str(p, "approver", who);
 		if (dc->first[0])

@@ -45,6 +45,14 @@ inv_rows() { # SQL over web's timeline.db, one value (0 before it exists)
 in_thread() { # THREAD TEXT: how many messages of the thread contain TEXT
 	smsgs "len([m for m in d.values() if \"$2\" in (m[\"text\"] or \"\") and m.get(\"thread_ts\") == \"$1\"])"
 }
+press() { # USER VALUE MESSAGE_TS THREAD_TS: USER presses Approve on the message (Slack block_actions)
+	mock_post slack _event "{\"type\":\"interactive\",\"payload\":{\"type\":\"block_actions\",\"user\":{\"id\":\"$1\",\"username\":\"u\",\"team_id\":\"T111\"},\"team\":{\"id\":\"T111\",\"domain\":\"acme\"},\"container\":{\"type\":\"message\",\"message_ts\":\"$3\",\"channel_id\":\"C111\",\"is_ephemeral\":false,\"thread_ts\":\"$4\"},\"channel\":{\"id\":\"C111\",\"name\":\"ops\"},\"actions\":[{\"type\":\"button\",\"action_id\":\"approve\",\"block_id\":\"approval:x\",\"value\":\"$2\",\"action_ts\":\"1.2\"}]}}" >/dev/null
+}
+db_approvals() { # SQL over db's approvals.db, one row as JSON
+	"$PY" -c 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))' \
+		"$TRASH/db/approvals.db" "$1"
+}
+web_errors() { curl -s http://10.209.0.2:9100/metrics | sed -n "s/^drill_request_errors_total //p"; }
 
 test_expect_success 'three hosts on a bridge, each with its service: web asks api, api asks db' '
 	drill_net &&
@@ -62,7 +70,7 @@ test_expect_success 'the relay with Slack (mock), a model (mock) and its alert w
 	alert_relay_conf &&
 	relay_start &&
 	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
-	for h in web api db; do key_create $h || return 1; done &&
+	key_create web dangerous && key_create api && key_create db &&
 	drill_edge db "" "agent: { window = \"1m\"; mode = \"offline\"; };" &&
 	drill_edge api "$NO_EBPF" "agent: { window = \"1m\"; mode = \"offline\"; };" &&
 	drill_edge web "$NO_EBPF" \
@@ -236,6 +244,85 @@ test_expect_success 'the relay killed -9 and restarted with the incident open: R
 	test "$(in_thread "$(cat thread)" "RESOLVED: $ALERT on web:9100")" = 1 &&
 	test "$(in_thread $thread2 "*Summary*")" = 1 &&
 	test "$(inv_rows "SELECT count(*) FROM investigations")" = 2
+'
+
+# The third incident: db's disk. A runaway export on db unlinks its spool file and keeps
+# writing it, so the data file system fills with space `du` cannot find, db-svc cannot
+# write its log and answers errors. The fix is to stop the export: a dangerous call, which
+# web's investigation proposes on db (web's key may propose there, db's gate records it)
+# and which runs on db only when an admin approves it in the thread.
+
+test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool file; the thread names db'"'"'s full file system and proposes stopping the export on db, which does not run' '
+	truncate -s 32M db-data.img && mkfs.ext4 -q -F -m 0 db-data.img &&
+	in_host db mount -o loop "$TRASH/db-data.img" "$TRASH/db-data" &&
+	at_exit "$(host_enter db) umount \"$TRASH/db-data\" 2>/dev/null" &&
+	in_host db findmnt -n "$TRASH/db-data" >/dev/null &&
+	! findmnt -n "$TRASH/db-data" >/dev/null &&
+	# the earlier crash loop out of the window the walk looks at (agent.window 1m)
+	wait_for 100 "! \"$EDGE\" query -c db.conf \"sum(increase(ongrid_process_exits_total{comm=\\\"db-svc\\\",code!=\\\"0\\\"}[75s])) > 0\" 2>/dev/null | grep -q ." &&
+	cp "$PY" db-export &&
+	cat >export.py <<-\PYEOF &&
+	import os, sys, time
+	spool = os.path.join(sys.argv[1], "export.spool")
+	fd = os.open(spool, os.O_WRONLY | os.O_CREAT, 0o644)
+	os.unlink(spool)  # "cleaned up" early: the file lives on while it is open
+	while True:  # a block at a time, so it takes the last free block too
+	    try:
+	        os.write(fd, b"\0" * 4096)
+	    except OSError:
+	        time.sleep(0.2)
+	PYEOF
+	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
+		{\"type\":\"text\",\"text\":\"The evidence from db stands: its data disk is full.\",\"usage\":[300,20]}]}]}" &&
+	errors0=$(web_errors) &&
+	daemon_start export $(host_enter db) "$TRASH/db-export" "$TRASH/export.py" "$TRASH/db-data" &&
+	wait_for 20 "test \"\$(in_host db df --output=avail \"$TRASH/db-data\" | tail -1)\" -lt 1024" &&
+	wait_for 20 "test \"\$(web_errors)\" -gt $errors0" &&
+	wait_for 120 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND thread_id != \\\"\\\"\")\" = 3" &&
+	thread3=$(alert_row "SELECT thread_id FROM alerts WHERE alertname = \"$ALERT\" AND status = \"firing\"") &&
+	test -n "$thread3" && echo "$thread3" >thread3 &&
+	wait_for 90 "test \"\$(in_thread $thread3 \"*Summary*\")\" = 1" &&
+	smsgs "[m[\"text\"] for m in d.values() if \"*Summary*\" in (m[\"text\"] or \"\") and m.get(\"thread_ts\") == \"$thread3\"][0]" >report3.txt &&
+	cat report3.txt &&
+	grep -q "Most likely on db, which web depends on" report3.txt &&
+	grep -q "db:$TRASH/db-data" report3.txt &&
+	grep -q "filesystem $TRASH/db-data is 100% full" report3.txt &&
+	grep -q "db: pid [0-9]* (db-export) holds [0-9.]* MiB of deleted files on $TRASH/db-data" report3.txt &&
+	wait_for 10 "test \"\$(in_thread $thread3 \"Proposed action\")\" = 1" &&
+	smsgs "[ts for ts, m in d.items() if m.get(\"thread_ts\") == \"$thread3\" and \"Proposed action\" in (m[\"text\"] or \"\")][0]" >button_ts &&
+	smsgs "d[\"$(cat button_ts)\"][\"text\"]" >proposal.txt &&
+	grep -q "kill_process" proposal.txt && grep -q " on db " proposal.txt &&
+	smsgs "[e[\"value\"] for b in (d[\"$(cat button_ts)\"][\"blocks\"] or []) for e in b.get(\"elements\", []) if e.get(\"action_id\") == \"approve\"][0]" >action_id &&
+	id=$(cat action_id) && test -n "$id" &&
+	# db holds it, pending, proposed by web for the export (its pid in db'"'"'s namespace)
+	test "$(db_approvals "SELECT tool, status, requested_by FROM approvals WHERE id = \"$id\"")" = "[[\"kill_process\", \"pending\", \"web\"]]" &&
+	grep -q "pid $(db_approvals "SELECT json_extract(args, \"\$.pid\") FROM approvals WHERE id = \"$id\"" | tr -d "[]") (db-export)" report3.txt &&
+	test "$(alert_row "SELECT edge FROM chat_approvals WHERE action_id = \"$id\"")" = db &&
+	sleep 2 &&
+	pgrep -x db-export >/dev/null &&
+	test "$(in_host db df --output=avail "$TRASH/db-data" | tail -1)" -lt 1024
+'
+
+test_expect_success 'the fix: a viewer'"'"'s approval is refused; the admin'"'"'s runs kill_process on db, the space comes back, web recovers and RESOLVED lands in the thread' '
+	id=$(cat action_id) && thread3=$(cat thread3) &&
+	press U444 "$id" "$(cat button_ts)" "$thread3" &&
+	wait_for 10 "test \"\$(in_thread $thread3 \"slack:U444 may not decide $id\")\" = 1" &&
+	sleep 1 &&
+	pgrep -x db-export >/dev/null &&
+	test "$(db_approvals "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"pending\"]]" &&
+	press U222 "$id" "$(cat button_ts)" "$thread3" &&
+	wait_for 30 "test \"\$(in_thread $thread3 \"kill_process on db: executed\")\" = 1" &&
+	wait_for 10 "! pgrep -x db-export >/dev/null" &&
+	test "$(db_approvals "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"done\"]]" &&
+	test "$(db_approvals "SELECT who, decision FROM decisions WHERE approval_id = \"$id\"")" = "[[\"slack:U222\", \"approve\"]]" &&
+	test "$(in_host db df --output=avail "$TRASH/db-data" | tail -1)" -gt 16384 &&
+	wait_for 30 "e1=\$(web_errors) && sleep 1.5 && test \"\$(web_errors)\" = \"\$e1\"" &&
+	wait_for 90 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND status = \\\"resolved\\\"\")\" = 3" &&
+	wait_for 20 "test \"\$(in_thread $thread3 \"RESOLVED: $ALERT on web:9100\")\" = 1" &&
+	test "$(in_thread $thread3 "*Summary*")" = 1 &&
+	test "$(in_thread $thread3 "Approved $id (kill_process) on its way to the edge by slack:U222: db recorded it.")" = 1 &&
+	test "$(in_thread $thread3 "kill_process on db: executed")" = 1 &&
+	test "$(inv_rows "SELECT count(*) FROM investigations")" = 3
 '
 
 test_done

@@ -12,7 +12,8 @@
 #                             command name): web asks api every 0.2 s over one kept
 #                             connection, api asks db; web serves its request and error
 #                             counters on 10.209.0.2:9100/metrics. db-svc runs under a
-#                             restart loop and fails at start while $TRASH/db-broken exists
+#                             restart loop and fails at start while $TRASH/db-broken exists;
+#                             it writes a record per answer into $TRASH/db-data
 #   drill_edge HOST COLLECT [LINES]
 #                             HOST's edge: the daemon (`run`, COLLECT added to its collect
 #                             group) and the tunnel (`connect --topology`, the connections
@@ -81,6 +82,7 @@ drill_services() {
 	while :; do "$TRASH/db-svc" "$SRC/tests/lib/drill_svc.py" db $(host_ip db) 5432 "$TRASH/db-broken"; sleep 0.1; done
 	EOS
 	rm -f "$TRASH/db-svc.pid"
+	mkdir -p "$TRASH/db-data"
 	daemon_start svc-db $(host_enter db) sh "$TRASH/db-loop.sh" &&
 		wait_for 10 "test -s $TRASH/db-svc.pid && drill_listens db 5432" &&
 		daemon_start svc-api $(host_enter api) "$TRASH/api-svc" "$SRC/tests/lib/drill_svc.py" \

@@ -2,10 +2,13 @@
 """drill_svc.py - the small real service of each drill host (t9900), run as a copy of the
 interpreter named web-svc, api-svc or db-svc so the edges see three commands.
 
-  drill_svc.py db  ADDR PORT BROKEN   answers "OK" to every line; exits 1 at start while the
-                                      file BROKEN exists (a bad setting: a crash loop under
-                                      its restart loop); its pid goes to db-svc.pid
-                                      next to BROKEN
+  drill_svc.py db  ADDR PORT BROKEN   answers "OK" to every line once it has written a
+                                      4 KiB log record into db-data/ next to BROKEN (a
+                                      new file renamed over the last: a full disk fails
+                                      it, and then it answers "ERR db: ..."); exits 1 at
+                                      start while the file BROKEN exists (a bad setting:
+                                      a crash loop under its restart loop); its pid goes
+                                      to db-svc.pid next to BROKEN
   drill_svc.py api ADDR PORT DB       answers each line by asking DB over one kept
                                       connection: "OK", or "ERR <why>" when db fails
   drill_svc.py web ADDR PORT API      asks API every 0.2 s over one kept connection and
@@ -87,9 +90,21 @@ if role == "db":
         print("db-svc: cannot open the data directory: %s exists" % sys.argv[4],
               file=sys.stderr)
         sys.exit(1)
-    with open(os.path.join(os.path.dirname(sys.argv[4]), "db-svc.pid"), "w") as f:
+    base = os.path.dirname(sys.argv[4])
+    wal = os.path.join(base, "db-data", "wal")
+    with open(os.path.join(base, "db-svc.pid"), "w") as f:
         f.write("%d\n" % os.getpid())
-    serve_lines(lambda: "OK")
+
+    def commit():
+        try:
+            with open(wal + ".tmp", "wb") as f:
+                f.write(os.urandom(4096))
+            os.replace(wal + ".tmp", wal)
+            return "OK"
+        except OSError as e:
+            return "ERR db: cannot write its log: %s" % e.strerror
+
+    serve_lines(commit)
 elif role == "api":
     db = Upstream(sys.argv[4])
     serve_lines(lambda: "OK" if db.ask() == "OK" else "ERR db")

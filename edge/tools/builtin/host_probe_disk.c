@@ -1,7 +1,8 @@
 /* host_probe_disk.c - is storage the problem? Space and inodes per mount, per-disk I/O
  * (operations, throughput, average wait, utilisation) over one second, block I/O latency
- * from eBPF when it runs, the processes writing most, and - given a path - the largest
- * directories and files under it (one file system, bounded walk). */
+ * from eBPF when it runs, the processes writing most, the space held by deleted files
+ * still open (held_space.c), and - given a path - the largest directories and files under
+ * it (one file system, bounded walk). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "edge/tools/builtin/evidence.h"
+#include "edge/tools/builtin/held_space.h"
 #include "edge/tools/builtin/procs.h"
 #include "edge/tools/path_rules.h"
 #include "edge/tools/tool.h"
@@ -25,6 +27,9 @@
 #define DISK_WALK_MAX_ENTRIES 500000
 #define DISK_WALK_MAX_MS      5000
 #define DISK_TOP              10
+#define DISK_HELD_MAX_MS      1500      /* the scan of open deleted files */
+#define DISK_MOUNTS_MAX       64        /* mounts whose held space is looked for */
+#define HELD_WORTH_BYTES      (1 << 20) /* below 1 MiB, held space is not a finding */
 
 struct sized {
 	char path[512];
@@ -173,6 +178,70 @@ static int largest(struct tool_ctx *ctx, cJSON *ev, const char *root)
 	return 0;
 }
 
+/* Space held by deleted files still open, per process and mount: what `du` under the mount
+ * cannot see and what a full file system with nothing large on it is made of. */
+static void held_by_deleted(cJSON *ev, const struct snapshot *b)
+{
+	struct {
+		const char *mp;
+		dev_t dev;
+		double size;
+	} m[DISK_MOUNTS_MAX];
+	dev_t devs[DISK_MOUNTS_MAX];
+	struct held_space h[HELD_SPACE_TOP];
+	size_t nm = 0, n;
+	int cut;
+	cJSON *rows = evidence_rows(ev, "held_by_deleted");
+
+	for (size_t i = 0; i < b->n && nm < DISK_MOUNTS_MAX; i++) {
+		const struct snapshot_sample *x = &b->samples[i];
+		struct stat st;
+		if (strcmp(x->name, "ongrid_filesystem_size_bytes") != 0 || x->value <= 0)
+			continue;
+		m[nm].mp = snap_label(x, "mountpoint");
+		if (!m[nm].mp || stat(m[nm].mp, &st) < 0)
+			continue;
+		m[nm].dev = st.st_dev;
+		m[nm].size = x->value;
+		devs[nm] = st.st_dev;
+		nm++;
+	}
+	if (!nm)
+		return;
+	n = held_space_scan(devs, nm, mono_ms() + DISK_HELD_MAX_MS, h, &cut);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		char sz[32];
+		double share;
+		cJSON *o = json_obj();
+		while (k < nm && m[k].dev != h[i].dev)
+			k++;
+		if (k == nm) {
+			cJSON_Delete(o);
+			continue;
+		}
+		share = (double)h[i].bytes / m[k].size * 100;
+		json_add_num(o, "pid", h[i].pid);
+		json_add_str(o, "comm", h[i].comm);
+		json_add_str(o, "mountpoint", m[k].mp);
+		json_add_num(o, "bytes", (double)h[i].bytes);
+		json_add_num(o, "share_of_fs_pct", round(share * 10) / 10);
+		json_add_num(o, "files", h[i].files);
+		json_add_str(o, "example", h[i].example);
+		json_push(rows, o);
+		if (h[i].bytes < HELD_WORTH_BYTES)
+			continue;
+		evidence_bytes(sz, sizeof(sz), (double)h[i].bytes);
+		evidence_say(ev,
+		             "pid %d (%s) holds %s of deleted files on %s (%.0f%% of it), such as "
+		             "%s: freed only when it closes them or exits",
+		             h[i].pid, h[i].comm, sz, m[k].mp, share, h[i].example);
+	}
+	if (cut)
+		evidence_say(ev, "the scan for open deleted files was cut at its limit: there may "
+		                 "be more");
+}
+
 static int disk_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence)
 {
 	const char *path = arg_str(args, "path", NULL);
@@ -268,6 +337,7 @@ static int disk_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 		             s1);
 	}
 	free(procs);
+	held_by_deleted(ev, &b);
 	if (path) {
 		r = largest(ctx, ev, path);
 		if (r < 0) {
@@ -289,11 +359,13 @@ static int disk_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 const struct tool tool_host_probe_disk = {
 	.name = "host_probe_disk",
 	.class = TOOL_SAFE_READ,
-	.summary = "storage now: space and inodes per mount, I/O per disk, top writers, largest "
-	           "under a path",
+	.summary = "storage now: space and inodes per mount, I/O per disk, top writers, space held "
+	           "by deleted files, largest under a path",
 	.description = "One call for 'is storage the problem': space and inodes used per mount, "
 	               "per-disk IOPS, throughput, average wait and utilisation over 1 s, block "
-	               "I/O latency p99 from eBPF, the processes writing most, and with `path` "
+	               "I/O latency p99 from eBPF, the processes writing most, the space held by "
+	               "deleted files a process still has open (per process and mount), and with "
+	               "`path` "
 	               "the largest directories and files under it (same file system, bounded "
 	               "walk; secrets' places refused).",
 	.args_schema = "{\"type\":\"object\",\"properties\":{"
