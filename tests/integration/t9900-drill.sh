@@ -325,4 +325,12 @@ test_expect_success 'the fix: a viewer'"'"'s approval is refused; the admin'"'"'
 	test "$(inv_rows "SELECT count(*) FROM investigations")" = 3
 '
 
+test_expect_success 'after three incidents and the faults, every edge daemon and tunnel and the relay are up; what each used (bench/drill.sh reports it)' '
+	llm_mock_requests llm.json &&
+	"$PY" "$SRC/tests/lib/drill_footprint.py" "$TRASH" footprint.json &&
+	cat footprint.json &&
+	test "$(json_get footprint.json "sorted(p[\"role\"] for p in d[\"processes\"])")" = "[\"api connect\", \"api run\", \"db connect\", \"db run\", \"relay run\", \"web connect\", \"web run\"]" &&
+	{ test -z "${DRILL_FOOTPRINT:-}" || cp footprint.json "$DRILL_FOOTPRINT"; }
+'
+
 test_done
