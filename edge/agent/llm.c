@@ -19,6 +19,8 @@
 #include "shared/compiler.h"
 #include "shared/json.h"
 #include "shared/limits.h"
+#include "shared/clock.h"
+#include "shared/log.h"
 #include "shared/banned.h"
 
 struct llm_session {
@@ -35,10 +37,9 @@ static void on_state(void *udata, enum tunnel_state st)
 {
 	struct llm_session *s = udata;
 
-	if (st == TUNNEL_UP) {
-		s->up = true;
+	s->up = st == TUNNEL_UP;
+	if (s->up)
 		ev_break(s->loop, EVBREAK_ALL);
-	}
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -64,6 +65,8 @@ static void arm(struct llm_session *s, int64_t ms)
  * one again (this process is single-threaded and each call runs to its reply), and
  * llm_close keeps it, still connected, for the next llm_open; it is closed at exit. */
 static struct llm_session *shared;
+
+#define LINK_RETRIES 2 /* a call asked again after its link dropped, at most */
 
 static void session_free(struct llm_session *s);
 
@@ -163,8 +166,8 @@ static void on_reply(void *udata, int err, const cJSON *payload, const char *mes
 	ev_break(s->loop, EVBREAK_ALL);
 }
 
-int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int64_t timeout_ms,
-             cJSON **ret, struct diag *d)
+static int call_once(struct llm_session *s, const char *type, const cJSON *payload,
+                     int64_t timeout_ms, cJSON **ret, struct diag *d)
 {
 	int r;
 
@@ -188,6 +191,49 @@ int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int6
 	*ret = s->reply;
 	s->reply = NULL;
 	return 0;
+}
+
+/* The relay went away under the call (restarted, a network cut), or was away when it was
+ * sent: the tunnel redials on its own, with backoff. */
+static bool link_lost(int err)
+{
+	return err == -ECONNRESET || err == -ENOTCONN || err == -EPIPE;
+}
+
+/* Until the tunnel is up again or ms have passed; 0 when it is up. */
+static int wait_up(struct llm_session *s, int64_t ms)
+{
+	if (s->up && !tunnel_link_lost(s->t))
+		return 0;
+	arm(s, ms);
+	while (!s->up && !s->timed_out)
+		ev_run(s->loop, 0);
+	return s->up ? 0 : -ETIMEDOUT;
+}
+
+/* A call the relay lost with its link is asked again once the tunnel is back, within the
+ * same deadline: an investigation that is walking the topology or waiting for its model
+ * when the relay restarts finishes with the answer, not without it. Every request type
+ * sent here is a question (edge.call of a dangerous tool only records a proposal, which
+ * a person decides once), so asking twice does no harm. */
+int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int64_t timeout_ms,
+             cJSON **ret, struct diag *d)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	int r = call_once(s, type, payload, timeout_ms, ret, d);
+
+	for (int again = 0; r < 0 && link_lost(r) && again < LINK_RETRIES; again++) {
+		int64_t left = end - mono_ms();
+
+		if (left < 500 || wait_up(s, left - 250) < 0)
+			break;
+		log_info("%s: the link to the relay dropped; asking again now that it is back",
+		         type);
+		if (d)
+			memset(d, 0, sizeof(*d));
+		r = call_once(s, type, payload, end - mono_ms(), ret, d);
+	}
+	return r;
 }
 
 int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,

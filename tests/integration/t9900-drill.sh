@@ -182,8 +182,8 @@ test_expect_success 'the cause removed on db: web recovers and RESOLVED lands in
 # The same incident again, under faults of ongrid itself: web now asks a model whose
 # provider answers 429 and 503 first, web's tunnel restarted just before, Slack
 # rate-limiting the relay's posts, the relay killed -9 and restarted while the incident is
-# open. The model agrees with the planner, so the root cause is still the walk's. (Not here: the relay killed while web investigates, which loses the
-# report today; see the commit that added this.)
+# open. The model agrees with the planner, so the root cause is still the walk's. (The
+# relay killed while web investigates is the third incident's.)
 
 test_expect_success 'ongrid faults: web asks a model now, whose provider answers 429 then 503; web'"'"'s tunnel restarted (it reconnects); Slack answers the next two posts with 429' '
 	sed -i "s/mode = \"offline\"; deadline/mode = \"llm\"; deadline/" web.conf &&
@@ -248,11 +248,13 @@ test_expect_success 'the relay killed -9 and restarted with the incident open: R
 
 # The third incident: db's disk. A runaway export on db unlinks its spool file and keeps
 # writing it, so the data file system fills with space `du` cannot find, db-svc cannot
-# write its log and answers errors. The fix is to stop the export: a dangerous call, which
+# write its log and answers errors. The relay is killed -9 while web investigates: web's
+# calls through it are asked again once its tunnel is back, and the report, whose request
+# died with the relay, comes through web's outbox. The fix is to stop the export: a dangerous call, which
 # web's investigation proposes on db (web's key may propose there, db's gate records it)
 # and which runs on db only when an admin approves it in the thread.
 
-test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool file; the thread names db'"'"'s full file system and proposes stopping the export on db, which does not run' '
+test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool file; the relay is killed -9 while web investigates; the thread still gets, once, db'"'"'s full file system and a proposal to stop the export on db, which does not run' '
 	truncate -s 32M db-data.img && mkfs.ext4 -q -F -m 0 db-data.img &&
 	in_host db mount -o loop "$TRASH/db-data.img" "$TRASH/db-data" &&
 	at_exit "$(host_enter db) umount \"$TRASH/db-data\" 2>/dev/null" &&
@@ -273,6 +275,7 @@ test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool
 	        time.sleep(0.2)
 	PYEOF
 	llm_mock_script "{\"rules\":[{\"provider\":\"openai\",\"steps\":[
+		{\"type\":\"text\",\"text\":\"The evidence from db stands: its data disk is full.\",\"usage\":[300,20],\"delay_ms\":8000},
 		{\"type\":\"text\",\"text\":\"The evidence from db stands: its data disk is full.\",\"usage\":[300,20]}]}]}" &&
 	errors0=$(web_errors) &&
 	daemon_start export $(host_enter db) "$TRASH/db-export" "$TRASH/export.py" "$TRASH/db-data" &&
@@ -281,7 +284,15 @@ test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool
 	wait_for 120 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND thread_id != \\\"\\\"\")\" = 3" &&
 	thread3=$(alert_row "SELECT thread_id FROM alerts WHERE alertname = \"$ALERT\" AND status = \"firing\"") &&
 	test -n "$thread3" && echo "$thread3" >thread3 &&
+	# the relay killed -9 while web investigates, its first model call held by the provider
+	wait_for 60 "llm_mock_requests reqs3.json && test \$(json_get reqs3.json \"len([r for r in d if r[\\\"provider\\\"] == \\\"openai\\\"])\") -ge 1" &&
+	test "$(in_thread $thread3 "*Summary*")" = 0 &&
+	relay_kill9 &&
+	relay_start &&
+	wait_for 15 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
+	wait_for 30 "edge_connected web && edge_connected api && edge_connected db" &&
 	wait_for 90 "test \"\$(in_thread $thread3 \"*Summary*\")\" = 1" &&
+	grep -q "the link to the relay dropped; asking again now that it is back" "$TRASH/edge-web.log" &&
 	smsgs "[m[\"text\"] for m in d.values() if \"*Summary*\" in (m[\"text\"] or \"\") and m.get(\"thread_ts\") == \"$thread3\"][0]" >report3.txt &&
 	cat report3.txt &&
 	grep -q "Most likely on db, which web depends on" report3.txt &&
@@ -320,6 +331,7 @@ test_expect_success 'the fix: a viewer'"'"'s approval is refused; the admin'"'"'
 	wait_for 90 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND status = \\\"resolved\\\"\")\" = 3" &&
 	wait_for 20 "test \"\$(in_thread $thread3 \"RESOLVED: $ALERT on web:9100\")\" = 1" &&
 	test "$(in_thread $thread3 "*Summary*")" = 1 &&
+	test "$(smsgs "len([m for m in d.values() if (m[\"text\"] or \"\").startswith(\"FIRING\")])")" = 3 &&
 	test "$(in_thread $thread3 "Approved $id (kill_process) on its way to the edge by slack:U222: db recorded it.")" = 1 &&
 	test "$(in_thread $thread3 "kill_process on db: executed")" = 1 &&
 	test "$(inv_rows "SELECT count(*) FROM investigations")" = 3
