@@ -52,6 +52,12 @@ db_approvals() { # SQL over db's approvals.db, one row as JSON
 	"$PY" -c 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))' \
 		"$TRASH/db/approvals.db" "$1"
 }
+edge_pid() { # HOST ROLE: the pid (root namespace) of HOST's `ongrid-edge ROLE`
+	for p in $(pgrep -x ongrid-edge); do
+		tr "\0" " " <"/proc/$p/cmdline" 2>/dev/null | grep -q "ongrid-edge $2 -c $TRASH/$1.conf" && echo "$p"
+	done
+	return 0
+}
 web_errors() { curl -s http://10.209.0.2:9100/metrics | sed -n "s/^drill_request_errors_total //p"; }
 
 test_expect_success 'three hosts on a bridge, each with its service: web asks api, api asks db' '
@@ -248,13 +254,13 @@ test_expect_success 'the relay killed -9 and restarted with the incident open: R
 
 # The third incident: db's disk. A runaway export on db unlinks its spool file and keeps
 # writing it, so the data file system fills with space `du` cannot find, db-svc cannot
-# write its log and answers errors. The relay is killed -9 while web investigates: web's
+# write its log and answers errors. db's edge daemon is killed -9 and restarted meanwhile. The relay is killed -9 while web investigates: web's
 # calls through it are asked again once its tunnel is back, and the report, whose request
 # died with the relay, comes through web's outbox. The fix is to stop the export: a dangerous call, which
 # web's investigation proposes on db (web's key may propose there, db's gate records it)
 # and which runs on db only when an admin approves it in the thread.
 
-test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool file; the relay is killed -9 while web investigates; the thread still gets, once, db'"'"'s full file system and a proposal to stop the export on db, which does not run' '
+test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool file; db'"'"'s edge daemon is killed -9 and restarted, then the relay is killed -9 while web investigates; the thread still gets, once, db'"'"'s full file system and a proposal to stop the export on db, which does not run' '
 	truncate -s 32M db-data.img && mkfs.ext4 -q -F -m 0 db-data.img &&
 	in_host db mount -o loop "$TRASH/db-data.img" "$TRASH/db-data" &&
 	at_exit "$(host_enter db) umount \"$TRASH/db-data\" 2>/dev/null" &&
@@ -281,6 +287,12 @@ test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool
 	daemon_start export $(host_enter db) "$TRASH/db-export" "$TRASH/export.py" "$TRASH/db-data" &&
 	wait_for 20 "test \"\$(in_host db df --output=avail \"$TRASH/db-data\" | tail -1)\" -lt 1024" &&
 	wait_for 20 "test \"\$(web_errors)\" -gt $errors0" &&
+	# db'"'"'s edge daemon killed -9 in the middle of it and started again: what it had
+	# recorded of the filling disk is still there for the walk
+	dpid=$(edge_pid db run) && test -n "$dpid" && kill -9 "$dpid" &&
+	wait_for 10 "test -z \"\$(edge_pid db run)\"" &&
+	daemon_start daemon-db-again $(host_enter db) "$EDGE" run -c "$TRASH/db.conf" &&
+	wait_for 20 "\"$EDGE\" status -c db.conf --json >dbst.json 2>/dev/null && test \$(json_get dbst.json .daemon.rounds) -ge 2" &&
 	wait_for 120 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND thread_id != \\\"\\\"\")\" = 3" &&
 	thread3=$(alert_row "SELECT thread_id FROM alerts WHERE alertname = \"$ALERT\" AND status = \"firing\"") &&
 	test -n "$thread3" && echo "$thread3" >thread3 &&
