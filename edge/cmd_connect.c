@@ -8,6 +8,10 @@
  * tunnel's own remain for when the gate cannot open and for tests: ping and echo
  * (safe-read) and note (safe-write: appends a line to data_dir/notes.log).
  *
+ * The relay's merged topology needs this host's service graph: connect scans it (topo.c)
+ * and sends it as "topology.report" at every connect and every relay.topology_interval;
+ * --topology FILE sends that file's graph instead.
+ *
  * With --call TYPE ['JSON'], connect sends one request once the tunnel is up, prints the
  * reply's payload and exits: 0 on success, 1 when the relay answered an error or could
  * not be reached in --timeout.
@@ -25,6 +29,7 @@
 #include "edge/agent/agent.h"
 #include "edge/edge.h"
 #include "edge/outbox.h"
+#include "edge/topo.h"
 #include "edge/tools/gate.h"
 #include "edge/tunnel.h"
 #include "shared/alloc.h"
@@ -53,8 +58,9 @@ struct connect_ctx {
 	struct ev_loop *loop;
 	const struct edge_conf *conf;
 	struct tunnel *tunnel;
-	struct gate *gate; /* the tool registry's gate; NULL when it could not open */
-	cJSON *topology;   /* sent as "topology.report" at every connect, or NULL */
+	struct gate *gate;   /* the tool registry's gate; NULL when it could not open */
+	cJSON *topology;     /* --topology FILE: sent as "topology.report" at every connect */
+	ev_timer topo_timer; /* without --topology: this host's graph, scanned and sent */
 	/* --call */
 	const char *call_type;
 	cJSON *call_payload;
@@ -252,6 +258,57 @@ static void on_topology_reply(void *udata, int err, const cJSON *payload, const 
 		log_warn("the relay refused this edge's topology: %s", msg ? msg : "");
 }
 
+/* ongrid's own connections (this tunnel, an investigation's session) lead to the relay,
+ * which no service here depends on: in the merged graph they would make the relay look
+ * like every host's upstream. */
+static void drop_own_connections(cJSON *rep)
+{
+	cJSON *conn = cJSON_GetObjectItemCaseSensitive(rep, "connect");
+
+	for (int i = cJSON_GetArraySize(conn) - 1; i >= 0; i--) {
+		const char *proc = cJSON_GetStringValue(
+		        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(conn, i), "process"));
+		if (proc && strcmp(proc, "ongrid-edge") == 0)
+			cJSON_DeleteItemFromArray(conn, i);
+	}
+}
+
+/* The graph the relay merges: the --topology file as given, or this host's now. */
+static void send_topology(struct connect_ctx *cx)
+{
+	struct topo *t = NULL;
+	struct diag d = { 0 };
+	cJSON *rep = cx->topology;
+
+	if (!rep) {
+		if (topo_scan(&t, &d) < 0) {
+			log_warn("cannot read this host's connections for the relay's topology: %s",
+			         d.msg);
+			return;
+		}
+		rep = topo_report_json(t);
+		topo_free(t);
+		drop_own_connections(rep);
+	}
+	if (tunnel_request(cx->tunnel, "topology.report", rep, 10000, on_topology_reply, cx, NULL) <
+	    0)
+		log_warn("cannot send the topology report, ignoring");
+	if (rep != cx->topology)
+		cJSON_Delete(rep);
+}
+
+/* Services come and go after the tunnel connected: the relay gets the graph again every
+ * relay.topology_interval while the tunnel is up (a report while it is down would only
+ * be stale by the time it is read; the next connect sends a fresh one). */
+static void on_topology_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct connect_ctx *cx = container_of(w, struct connect_ctx, topo_timer);
+
+	(void)loop, (void)revents;
+	if (tunnel_get_state(cx->tunnel) == TUNNEL_UP)
+		send_topology(cx);
+}
+
 static void on_state(void *udata, enum tunnel_state s)
 {
 	struct connect_ctx *cx = udata;
@@ -262,9 +319,8 @@ static void on_state(void *udata, enum tunnel_state s)
 		log_warn("cannot write %s/tunnel.json for status, ignoring", cx->conf->data_dir);
 	if (s != TUNNEL_UP)
 		return;
-	if (cx->topology && tunnel_request(cx->tunnel, "topology.report", cx->topology, 10000,
-	                                   on_topology_reply, cx, NULL) < 0)
-		log_warn("cannot send the topology report, ignoring");
+	if (!cx->call_type)
+		send_topology(cx);
 	if (cx->call_type && !cx->sent) {
 		cx->sent = true;
 		r = tunnel_request(cx->tunnel, cx->call_type, cx->call_payload, cx->timeout_ms,
@@ -475,6 +531,12 @@ int cmd_connect(int argc, char **argv)
 			r = 1;
 			goto out_tunnel;
 		}
+		if (!cx.topology && conf.relay_topology_interval_ms > 0) {
+			double every = (double)conf.relay_topology_interval_ms / 1000.0;
+
+			ev_timer_init(&cx.topo_timer, on_topology_timer, every, every);
+			ev_timer_start(cx.loop, &cx.topo_timer);
+		}
 	} else {
 		ev_timer_init(&cx.deadline, on_deadline, (double)cx.timeout_ms / 1000.0, 0.);
 		ev_timer_start(cx.loop, &cx.deadline);
@@ -487,6 +549,7 @@ int cmd_connect(int argc, char **argv)
 	ev_signal_stop(cx.loop, &sigint);
 	ev_signal_stop(cx.loop, &sigterm);
 	ev_timer_stop(cx.loop, &cx.deadline);
+	ev_timer_stop(cx.loop, &cx.topo_timer);
 	/* closing the tunnel below reports "down"; what status should read is "stopped" */
 	tunnel_off_state(cx.tunnel, on_state, &cx);
 	if (!call)

@@ -28,14 +28,15 @@ struct edge_conf {
 	uint64_t tsdb_max_bytes;
 	int64_t tsdb_flush_interval_ms;
 	/* relay.* and outbox.*: edge/tunnel.c, edge/outbox.c */
-	char *relay_url;                  /* wss://host:port/; empty = stand-alone */
-	char *relay_access_key;           /* "ogk_..." from `ongrid-relay keys create` */
-	char *relay_secret_key;           /* "ogs_..."; never sent, only used to sign */
-	char *relay_fingerprint;          /* "sha256:..." of the relay's certificate */
-	bool relay_insecure;              /* allow ws:// and an unpinned certificate */
-	struct conf_strlist relay_labels; /* "key=value" labels shown at the relay */
-	int64_t relay_backoff_max_ms;     /* reconnect delay cap */
-	int64_t outbox_max_rows;          /* messages kept while the relay is away */
+	char *relay_url;                    /* wss://host:port/; empty = stand-alone */
+	char *relay_access_key;             /* "ogk_..." from `ongrid-relay keys create` */
+	char *relay_secret_key;             /* "ogs_..."; never sent, only used to sign */
+	char *relay_fingerprint;            /* "sha256:..." of the relay's certificate */
+	bool relay_insecure;                /* allow ws:// and an unpinned certificate */
+	struct conf_strlist relay_labels;   /* "key=value" labels shown at the relay */
+	int64_t relay_backoff_max_ms;       /* reconnect delay cap */
+	int64_t relay_topology_interval_ms; /* topology.report period; 0 = at connect only */
+	int64_t outbox_max_rows;            /* messages kept while the relay is away */
 	/* logs.*: edge/logs/ (tailing, index, patterns) */
 	struct conf_strlist logs_paths;  /* globs of files to tail */
 	struct conf_strlist logs_labels; /* "key=value" labels added to every stream */

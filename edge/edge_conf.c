@@ -72,6 +72,12 @@ static const struct conf_key keys[] = {
 	  offsetof(struct edge_conf, relay_backoff_max_ms),
 	  "Longest wait between reconnect attempts (exponential backoff with jitter from 500ms).",
 	  1000, 3600000, NULL },
+	{ "relay.topology_interval", CONF_DURATION, "60s",
+	  offsetof(struct edge_conf, relay_topology_interval_ms),
+	  "How often the tunnel sends this host's service graph (its TCP connections and "
+	  "listeners, `ongrid-edge topology`) for the relay to merge; it is also sent at every "
+	  "connect. 0: at connect only.",
+	  0, 86400000, NULL },
 	{ "outbox.max_rows", CONF_INT, "100000", offsetof(struct edge_conf, outbox_max_rows),
 	  "Messages (reports, alerts, approvals, topology) kept on disk while the relay is away; "
 	  "past this, new ones are refused.",

@@ -42,8 +42,9 @@ static const struct cli_cmd commands[] = {
 	{ "config", cmd_config, "config [-c FILE] [--json | --doc | --check]",
 	  "print the effective configuration, its reference, or check a file" },
 	{ "connect", cmd_connect,
-	  "connect [-c FILE] [--call TYPE ['JSON']] [--timeout 10s] [--json]",
-	  "the relay tunnel and outbox alone, in the foreground; or one request to the relay" },
+	  "connect [-c FILE] [--topology FILE] [--call TYPE ['JSON']] [--timeout 10s] [--json]",
+	  "the relay tunnel, outbox and topology reports, in the foreground; or one request to "
+	  "the relay" },
 	{ "alerts", cmd_alerts,
 	  "alerts [-c FILE] [--json] | alerts --defaults | alerts --check FILE",
 	  "local alert rules and what is pending or firing; the built-in rules; check a rules "

@@ -22,6 +22,8 @@ if ! test_have_prereq ROOT,NETNS,BPF,PYTHON3,PROMETHEUS,ALERTMANAGER; then
 	skip_all "needs root, network namespaces, eBPF, python3, prometheus and alertmanager"
 fi
 
+# the tunnels send their host's connections to the relay every 2 s (60 s by default)
+export ONGRID_RELAY_TOPOLOGY_INTERVAL=2s
 HTTP=$(free_port)
 PPORT=$(free_port)
 APORT=$(free_port)
@@ -94,6 +96,21 @@ test_expect_success 'the relay'"'"'s topology: web depends on api, api on db' '
 	in_host web "$EDGE" connect -c "$TRASH/web.conf" --call topology.expand \
 		"{\"node\": \"web\", \"hops\": 2, \"direction\": \"upstream\"}" --json >up &&
 	test "$(json_get up "sorted(n[\"id\"] for n in d[\"nodes\"] if n[\"kind\"] == \"host\")")" = "[\"host:api\", \"host:db\", \"host:web\"]"
+'
+
+test_expect_success 'a service started on db after the tunnels connected reaches the relay'"'"'s topology: api depends on it now' '
+	cp "$PY" db-cache &&
+	daemon_start cache $(host_enter db) "$TRASH/db-cache" -c "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"10.209.0.4\", 6379)); s.listen(8)
+conns = [s.accept()[0] for _ in range(8)]" &&
+	wait_for 10 "drill_listens db 6379" &&
+	daemon_start cache-client $(host_enter api) "$PY" -c "import socket, time
+c = socket.create_connection((\"10.209.0.4\", 6379)); time.sleep(100000)" &&
+	wait_for 20 "in_host web \"$EDGE\" connect -c \"$TRASH/web.conf\" --call topology.find \"{\\\"query\\\": \\\"db-cache\\\"}\" --json >found 2>/dev/null && test \"\$(json_get found \"d[\\\"nodes\\\"][0][\\\"id\\\"]\")\" = service:db:6379" &&
+	wait_for 20 "in_host web \"$EDGE\" connect -c \"$TRASH/web.conf\" --call topology.expand \"{\\\"node\\\": \\\"api\\\", \\\"hops\\\": 1, \\\"direction\\\": \\\"upstream\\\"}\" --json >up2 2>/dev/null && grep -q service:db:6379 up2" &&
+	cat up2 &&
+	test "$(json_get up2 "sorted(n[\"id\"] for n in d[\"nodes\"] if n[\"kind\"] != \"host\")")" = "[\"service:db:5432\", \"service:db:6379\"]"
 '
 
 test_expect_success 'Prometheus scrapes web'"'"'s service (one rule: errors to api) and Alertmanager posts to the relay' '
@@ -201,7 +218,7 @@ test_expect_success 'ongrid faults: web asks a model now, whose provider answers
 	old=$(json_get web/tunnel.json .pid) && test -n "$old" &&
 	in_host web kill "$old" &&
 	wait_for 20 "! edge_connected web" &&
-	edge_start web --topology "$TRASH/web.topo.json" &&
+	EDGE_WRAP="$(host_enter web)" edge_start web &&
 	wait_for 30 "edge_connected web" &&
 	test "$(json_get web/tunnel.json .pid)" != "$old" &&
 	mock_post slack _ratelimit "{\"method\": \"chat.postMessage\", \"count\": 2, \"retry_after\": 1}" >/dev/null

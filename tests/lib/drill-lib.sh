@@ -16,8 +16,10 @@
 #                             it writes a record per answer into $TRASH/db-data
 #   drill_edge HOST COLLECT [LINES]
 #                             HOST's edge: the daemon (`run`, COLLECT added to its collect
-#                             group) and the tunnel (`connect --topology`, the connections
-#                             of HOST now) in its namespace
+#                             group) and the tunnel (`connect`, which sends the relay HOST's
+#                             connections at connect and every relay.topology_interval, 2 s
+#                             here) in its namespace; $TRASH/HOST.topo.json is what
+#                             `ongrid-edge topology` saw then
 #   drill_listens HOST PORT   something accepts connections on HOST's address and PORT
 #   host_ip HOST              its address
 
@@ -110,5 +112,5 @@ $*" || return 1
 	daemon_start "daemon-$h" $(host_enter "$h") "$EDGE" run -c "$TRASH/$h.conf" &&
 		wait_for 20 "test -S $TRASH/run/$h.sock" &&
 		in_host "$h" "$EDGE" topology --json >"$TRASH/$h.topo.json" &&
-		EDGE_WRAP="$(host_enter "$h")" edge_start "$h" --topology "$TRASH/$h.topo.json"
+		EDGE_WRAP="$(host_enter "$h")" edge_start "$h"
 }
