@@ -404,6 +404,11 @@ int render_report(struct buf *b, enum chat_format fmt, const cJSON *rep)
 			r |= code(b, fmt, jstr(it, "tool") ? jstr(it, "tool") : "?");
 			r |= buf_adds(b, " ");
 			r |= args_text(b, fmt, cJSON_GetObjectItemCaseSensitive(it, "args"));
+			if (jstr(it, "host")) {
+				/* proposed on the host the walk found the cause on */
+				r |= buf_adds(b, " on ");
+				r |= render_escape(b, fmt, jstr(it, "host"));
+			}
 			r |= buf_adds(b, " ");
 			r |= render_escape(b, fmt, jstr(it, "class") ? jstr(it, "class") : "");
 			r |= buf_adds(b, ", ");

@@ -669,6 +669,22 @@ static void record_action(struct chat *c, struct inv *inv, const char *id, const
 	sqlite3_finalize(st);
 }
 
+/* An edge that has connected here at least once (the registry), whether or not it is
+ * connected now: a report delivered late may arrive before the host it names is back,
+ * and a press while that host is away is answered "not connected" and can be repeated. */
+static bool edge_known(struct chat *c, const char *name)
+{
+	sqlite3_stmt *st;
+	bool known;
+
+	if (db_prepare(c->db, "SELECT 1 FROM edges WHERE name = ?", &st, NULL) < 0)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return known;
+}
+
 static void post_report(struct inv *inv, const cJSON *rep)
 {
 	struct chat *c = inv->c;
@@ -706,11 +722,10 @@ static void post_report(struct inv *inv, const cJSON *rep)
 		 * when it is the tool shown here (approval.decide carries it). */
 		if (!host || !*host)
 			host = inv->edge;
-		else if (strlen(host) >= ACTION_EDGE_MAX || !relay_edge_connected(c->relay, host)) {
-			log_warn(
-			        "report of %s: action %s names host '%.64s', not a connected edge; "
-			        "not offered",
-			        inv->incident, id, host);
+		else if (strlen(host) >= ACTION_EDGE_MAX || !edge_known(c, host)) {
+			log_warn("report of %s: action %s names host '%.64s', which is no edge of "
+			         "this relay; not offered",
+			         inv->incident, id, host);
 			continue;
 		}
 		if (chat_class_parse(cls, &k) < 0)

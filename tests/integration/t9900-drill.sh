@@ -328,6 +328,7 @@ test_expect_success 'db'"'"'s disk fills: a runaway export holds a deleted spool
 	grep -q "db:$TRASH/db-data" report3.txt &&
 	grep -q "filesystem $TRASH/db-data is 100% full" report3.txt &&
 	grep -q "db: pid [0-9]* (db-export) holds [0-9.]* MiB of deleted files on $TRASH/db-data" report3.txt &&
+	grep -q "kill_process.*{\"pid\":[0-9]*}.* on db dangerous, proposed" report3.txt &&
 	wait_for 10 "test \"\$(in_thread $thread3 \"Proposed action\")\" = 1" &&
 	smsgs "[ts for ts, m in d.items() if m.get(\"thread_ts\") == \"$thread3\" and \"Proposed action\" in (m[\"text\"] or \"\")][0]" >button_ts &&
 	smsgs "d[\"$(cat button_ts)\"][\"text\"]" >proposal.txt &&
