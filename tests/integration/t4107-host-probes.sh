@@ -120,9 +120,11 @@ a, _ = s.accept()
 while a.recv(65536): pass" & } &&
 	sleep 0.5 &&
 	./oglossy -c "
-import socket
+import socket, time
 c = socket.create_connection((\"198.18.7.2\", 5002), timeout=20)
-c.sendall(b\"x\" * 1500000)
+for _ in range(10):  # over 5 s: rate() needs the counter seen before it grew
+    c.sendall(b\"x\" * 150000)
+    time.sleep(0.5)
 c.shutdown(socket.SHUT_WR)
 c.recv(1)" &&
 	wait_for 20 retrans_in_store &&
