@@ -17,6 +17,7 @@
 
 #include <uthash.h>
 
+#include "edge/collect/procfs.h"
 #include "edge/topo.h"
 
 /* netinet/tcp.h numbering (the kernel's TOPO_ESTABLISHED .. TCP_CLOSING) */
@@ -228,21 +229,6 @@ struct owner {
 	UT_hash_handle hh;
 };
 
-static void read_comm(int pid, char *out, size_t outsz)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(out, outsz, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)outsz, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
 /* inode -> owning process, for the inodes in sv only. */
 static void find_owners(struct sockvec *sv)
 {
@@ -291,7 +277,7 @@ static void find_owners(struct sockvec *sv)
 			if (!o || o->pid)
 				continue;
 			if (!*comm)
-				read_comm((int)pid, comm, sizeof(comm));
+				procfs_comm((int)pid, comm, sizeof(comm));
 			o->pid = (int)pid;
 			snprintf(o->comm, sizeof(o->comm), "%s", comm);
 		}

@@ -1,6 +1,7 @@
 /* procfs.c - the shared reading and tokenising helpers of the procfs collectors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,4 +115,24 @@ void procfs_unescape(char *s)
 		}
 	}
 	*w = '\0';
+}
+
+void procfs_comm(int pid, char *out, size_t n)
+{
+	char path[64];
+	ssize_t len = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		len = read(fd, out, n - 1);
+		close(fd);
+	}
+	if (len <= 0) {
+		snprintf(out, n, "?");
+		return;
+	}
+	out[len] = '\0';
+	out[strcspn(out, "\n")] = '\0';
 }

@@ -46,6 +46,10 @@ void procfs_add_ignored(struct snapshot *out, const char *collector, uint64_t n)
  * Returns 0, -errno from open/read, or -E2BIG when the file passes b->max. */
 int procfs_read(const char *path, struct buf *b);
 
+/* The command name of pid (/proc/PID/comm, at most n-1 bytes), or "?" when the process is
+ * gone or cannot be read. */
+void procfs_comm(int pid, char *out, size_t n);
+
 /* Return the next line of *cursor, NUL-terminated in place, advancing *cursor; NULL at
  * the end of the text. */
 char *procfs_next_line(char **cursor);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "edge/collect/procfs.h"
 #include "edge/tools/builtin/held_space.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
@@ -94,21 +95,6 @@ static void keep(struct held_space *out, size_t *n, const struct held_space *h)
 	out[i] = *h;
 }
 
-static void read_comm(int pid, char *out, size_t n)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	out[0] = '\0';
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)n, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
 /* The deleted files pid holds on the wanted file systems; false when the deadline came. */
 static bool scan_proc(int pid, const dev_t *devs, size_t ndevs, int64_t deadline_ms,
                       struct proc_held *p)
@@ -173,7 +159,7 @@ size_t held_space_scan(const dev_t *devs, size_t ndevs, int64_t deadline_ms,
 		if (!scan_proc((int)pid, devs, ndevs, deadline_ms, p))
 			*ret_cut = 1;
 		for (size_t i = 0; i < p->n; i++) {
-			read_comm((int)pid, p->on[i].comm, sizeof(p->on[i].comm));
+			procfs_comm((int)pid, p->on[i].comm, sizeof(p->on[i].comm));
 			keep(out, &n, &p->on[i]);
 		}
 	}
