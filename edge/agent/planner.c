@@ -1083,7 +1083,8 @@ static void propose_fix(struct agent_run *run, struct llm_session *s, const char
 		goto out;
 	}
 	row = space_holder(ev, mp);
-	if (!row)
+	/* another edge's evidence: every field is checked before it is used */
+	if (!row || !jstr(row, "comm"))
 		goto out;
 	snprintf(sz, sizeof(sz), "%.1f MiB", jnum(row, "bytes") / (1 << 20));
 	snprintf(finding, sizeof(finding),
