@@ -17,6 +17,7 @@
 #include "edge/tools/profile.h"
 #include "shared/alloc.h"
 #include "shared/json.h"
+#include "shared/lazylib.h"
 #include "bpf/profile.h"
 #if ONGRID_BPF
 #include "profile.skel.h"
@@ -100,10 +101,41 @@ struct usym {
 	Dwfl *dwfl;
 };
 
-static const Dwfl_Callbacks dwfl_cb = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-};
+/* libdw, mapped by the first profile (shared/lazylib.h), not at the edge's start: the
+ * daemon would otherwise carry it (and libbz2) for a tool that runs on request. */
+static struct {
+	bool loaded;
+	__typeof__(dwfl_begin) *begin;
+	__typeof__(dwfl_linux_proc_report) *linux_proc_report;
+	__typeof__(dwfl_report_end) *report_end;
+	__typeof__(dwfl_end) *end;
+	__typeof__(dwfl_addrmodule) *addrmodule;
+	__typeof__(dwfl_module_addrname) *module_addrname;
+	__typeof__(dwfl_module_info) *module_info;
+	Dwfl_Callbacks cb;
+} libdw;
+
+static int libdw_load(struct diag *d)
+{
+	const struct lazylib_sym syms[] = {
+		{ "dwfl_begin", (void **)&libdw.begin },
+		{ "dwfl_linux_proc_report", (void **)&libdw.linux_proc_report },
+		{ "dwfl_report_end", (void **)&libdw.report_end },
+		{ "dwfl_end", (void **)&libdw.end },
+		{ "dwfl_addrmodule", (void **)&libdw.addrmodule },
+		{ "dwfl_module_addrname", (void **)&libdw.module_addrname },
+		{ "dwfl_module_info", (void **)&libdw.module_info },
+		{ "dwfl_linux_proc_find_elf", (void **)&libdw.cb.find_elf },
+		{ "dwfl_standard_find_debuginfo", (void **)&libdw.cb.find_debuginfo },
+	};
+	int r;
+
+	if (libdw.loaded)
+		return 0;
+	r = lazylib_load("libdw.so.1", syms, sizeof(syms) / sizeof(syms[0]), d);
+	libdw.loaded = r == 0;
+	return r;
+}
 
 static Dwfl *usym_for(struct usym *u, size_t *n, int pid)
 {
@@ -112,9 +144,9 @@ static Dwfl *usym_for(struct usym *u, size_t *n, int pid)
 			return u[i].dwfl;
 	if (*n == PROFILE_MAX_PROCS)
 		return NULL;
-	Dwfl *d = dwfl_begin(&dwfl_cb);
-	if (d && (dwfl_linux_proc_report(d, pid) != 0 || dwfl_report_end(d, NULL, NULL) != 0)) {
-		dwfl_end(d);
+	Dwfl *d = libdw.begin(&libdw.cb);
+	if (d && (libdw.linux_proc_report(d, pid) != 0 || libdw.report_end(d, NULL, NULL) != 0)) {
+		libdw.end(d);
 		d = NULL; /* gone, or not readable: frames stay addresses */
 	}
 	u[*n].pid = pid;
@@ -124,15 +156,15 @@ static Dwfl *usym_for(struct usym *u, size_t *n, int pid)
 
 static void usym_name(Dwfl *d, uint64_t addr, char *out, size_t outsz)
 {
-	Dwfl_Module *m = d ? dwfl_addrmodule(d, addr) : NULL;
-	const char *name = m ? dwfl_module_addrname(m, addr) : NULL;
+	Dwfl_Module *m = d ? libdw.addrmodule(d, addr) : NULL;
+	const char *name = m ? libdw.module_addrname(m, addr) : NULL;
 
 	if (name) {
 		snprintf(out, outsz, "%s", name);
 		return;
 	}
 	if (m) {
-		const char *mod = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+		const char *mod = libdw.module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 		const char *base = mod ? strrchr(mod, '/') : NULL;
 		snprintf(out, outsz, "[%s]", base ? base + 1 : mod ? mod : "unknown");
 		return;
@@ -223,6 +255,9 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 
 	if (ncpu <= 0)
 		return diag_set(d, -EIO, "cannot count CPUs");
+	r = libdw_load(d);
+	if (r < 0)
+		return r;
 	skel = profile_bpf__open_and_load();
 	if (!skel)
 		return diag_set(d, -errno ? -errno : -EIO, "loading the profiler's BPF program: %s",
@@ -404,7 +439,7 @@ int profile_cpu_json(const struct profile_opts *o, cJSON **ret, struct diag *d)
 	free(procs);
 	for (size_t i = 0; i < nus; i++)
 		if (us[i].dwfl)
-			dwfl_end(us[i].dwfl);
+			libdw.end(us[i].dwfl);
 	free(us);
 	free(kips);
 	free(uips);
