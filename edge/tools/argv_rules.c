@@ -343,16 +343,80 @@ static const struct opt_note awk_notes[] = {
 
 static const char *const awk_banned_words[] = { "system", "getline", "ARGV", "ARGC", "PROCINFO" };
 
+/* Keywords after which a '/' starts a regex, not a division ("return /x/", "else /x/"). */
+static const char *const awk_expr_keywords[] = { "print", "printf", "return", "exit",
+	                                         "else",  "do",     "case",   "in" };
+/* Keywords whose parenthesised condition is followed by a statement: "if (x) /re/". */
+static const char *const awk_cond_keywords[] = { "if", "while", "for", "switch" };
+
+/* How a regex literal ends. Awks differ: gawk and mawk read a '/' inside a bracket
+ * expression as part of it ("/[/]/"), an older reader ends the regex there, and a
+ * backslash inside brackets may be an escape or a literal. The program is read all three
+ * ways and must be clean in each, so a regex that one awk ends earlier than another cannot
+ * hide code (a getline inside what one reading takes for a regex ran commands). */
+enum awk_regex_reading { AWK_RE_PLAIN, AWK_RE_BRACKETS, AWK_RE_BRACKETS_LITERAL_BACKSLASH };
+
+/* p is just after the opening '/'. Returns the position after the closing '/', or NULL. */
+static const char *awk_skip_regex(const char *p, enum awk_regex_reading how)
+{
+	if (how == AWK_RE_PLAIN)
+		return sed_skip_delimited(p, '/');
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '/')
+			return p + 1;
+		if (*p != '[')
+			continue;
+		/* a bracket expression: ']' first is literal, [:class:] [.x.] [=x=] nest */
+		p++;
+		if (*p == '^')
+			p++;
+		if (*p == ']')
+			p++;
+		for (; *p != ']'; p++) {
+			if (!*p)
+				return NULL;
+			if (*p == '\\' && how == AWK_RE_BRACKETS && p[1]) {
+				p++;
+			} else if (*p == '[' && p[1] && strchr(":.=", p[1])) {
+				char close[3] = { p[1], ']', '\0' };
+				const char *e = strstr(p + 2, close);
+				if (!e)
+					return NULL;
+				p = e + 1;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool awk_word_in(const char *s, size_t n, const char *const *list, size_t nlist)
+{
+	for (size_t i = 0; i < nlist; i++)
+		if (n == strlen(list[i]) && strncmp(s, list[i], n) == 0)
+			return true;
+	return false;
+}
+
+#define AWK_MAX_PARENS 64
+
 /* A reader of awk programs that refuses what runs commands, writes files or reads files the
  * policy has not seen: system(), getline, '|' (pipes to or from commands), '>' and '>>'
  * after print/printf (redirection), ARGV/ARGC (which change the input files) and '@'
  * (gawk's @load and indirect calls). Strings and regex literals are skipped so that
- * /a|b/ and "x > y" are fine; a '>' elsewhere is a comparison. */
-static int awk_scan(const char *prog, struct diag *d)
+ * /a|b/ and "x > y" are fine; a '>' elsewhere is a comparison. Whether a '/' starts a
+ * regex follows awk's grammar: after an operand it divides, after an operator, a keyword
+ * that takes an expression or the condition of if/while/for it starts a regex. */
+static int awk_scan_as(const char *prog, enum awk_regex_reading how, struct diag *d)
 {
 	bool operand = false; /* the last token ends an operand: '/' is division */
 	bool in_print = false;
-	int depth = 0;
+	bool cond_next = false; /* the last word was if/while/for: its '(' is a condition */
+	bool cond_paren[AWK_MAX_PARENS];
+	int depth = 0, parens = 0;
 	const char *p = prog;
 
 	if (strchr(prog, '@'))
@@ -367,15 +431,17 @@ static int awk_scan(const char *prog, struct diag *d)
 				                "awk: unterminated string in the program");
 			p = e;
 			operand = true;
+			cond_next = false;
 			continue;
 		}
 		if (c == '/' && !operand) {
-			const char *e = sed_skip_delimited(p + 1, '/');
+			const char *e = awk_skip_regex(p + 1, how);
 			if (!e)
 				return diag_set(d, -EPERM,
 				                "awk: unterminated regex in the program");
 			p = e;
 			operand = true;
+			cond_next = false;
 			continue;
 		}
 		if (isalpha((unsigned char)c) || c == '_') {
@@ -394,16 +460,22 @@ static int awk_scan(const char *prog, struct diag *d)
 			    (n == 6 && strncmp(s, "printf", 6) == 0)) {
 				in_print = true;
 				depth = 0;
-				operand = false;
-			} else {
-				operand = true;
 			}
+			operand = !awk_word_in(s, n, awk_expr_keywords,
+			                       sizeof(awk_expr_keywords) /
+			                               sizeof(awk_expr_keywords[0]));
+			cond_next = awk_word_in(s, n, awk_cond_keywords,
+			                        sizeof(awk_cond_keywords) /
+			                                sizeof(awk_cond_keywords[0]));
+			if (cond_next)
+				operand = false;
 			continue;
 		}
 		if (isdigit((unsigned char)c) || c == '.') {
 			while (isalnum((unsigned char)*p) || *p == '.')
 				p++;
 			operand = true;
+			cond_next = false;
 			continue;
 		}
 		if (c == '|') {
@@ -413,6 +485,7 @@ static int awk_scan(const char *prog, struct diag *d)
 				        "awk: '|' (a pipe to or from a command) is not allowed");
 			p += 2;
 			operand = false;
+			cond_next = false;
 			continue;
 		}
 		if (c == '>' && in_print && depth == 0)
@@ -439,9 +512,29 @@ static int awk_scan(const char *prog, struct diag *d)
 			continue;
 		}
 		operand = c == ')' || c == ']' || c == '$';
+		if (c == '(') {
+			if (parens >= AWK_MAX_PARENS)
+				return diag_set(d, -EPERM, "awk: parentheses nested deeper than %d",
+				                AWK_MAX_PARENS);
+			cond_paren[parens++] = cond_next;
+		} else if (c == ')' && parens > 0 && cond_paren[--parens]) {
+			operand = false; /* "if (x) /re/": a statement follows */
+		}
+		cond_next = false;
 		p++;
 	}
 	return 0;
+}
+
+static int awk_scan(const char *prog, struct diag *d)
+{
+	int r = awk_scan_as(prog, AWK_RE_BRACKETS, d);
+
+	if (r == 0)
+		r = awk_scan_as(prog, AWK_RE_BRACKETS_LITERAL_BACKSLASH, d);
+	if (r == 0)
+		r = awk_scan_as(prog, AWK_RE_PLAIN, d);
+	return r;
 }
 
 static int check_awk(struct rule_ctx *c, struct diag *d)
@@ -511,41 +604,55 @@ static int check_find(struct rule_ctx *c, struct diag *d)
 
 /* ---- ps, top ---------------------------------------------------------------------- */
 
+/* The word after i is an option's value, not more options: true for a valued long option
+ * spelled without '=' and for a letter cluster whose first valued letter ends the word
+ * ("-eo", "axo"; "-opid" and "Uroot" carry their value). Letters before the first valued
+ * one are options, letters after it are its value. Only letters ps really reads a value
+ * for are listed: one wrongly listed would let the next word, read by ps as options,
+ * pass unchecked ("ps -u root e" printed environments when a word ending in 't' was taken
+ * for a 't' TTY option). */
+static bool ps_value_follows(const char *w)
+{
+	static const char *const valued_long[] = { "--sort",   "--pid",  "--ppid",
+		                                   "--format", "--user", "--group" };
+	const char *letters = w[0] == '-' ? w + 1 : w;
+	const char *valued = w[0] == '-' ? "oOpqstuUCGgk" : "oOpUtk";
+
+	if (w[0] == '-' && w[1] == '-') {
+		for (size_t j = 0; j < sizeof(valued_long) / sizeof(valued_long[0]); j++)
+			if (strcmp(w, valued_long[j]) == 0)
+				return true;
+		return false;
+	}
+	for (const char *p = letters; *p; p++)
+		if (strchr(valued, *p))
+			return p[1] == '\0';
+	return false;
+}
+
 static int check_ps(struct rule_ctx *c, struct diag *d)
 {
-	/* the UNIX options whose value is the next word */
-	static const char *const valued[] = { "-o",       "-O",     "-p",     "-q",    "-s",
-		                              "-t",       "-u",     "-U",     "-C",    "-G",
-		                              "-g",       "-k",     "--sort", "--pid", "--ppid",
-		                              "--format", "--user", "--group" };
-
 	for (size_t i = 1; i < c->st->argc; i++) {
 		const char *w = c->st->argv[i];
-		bool value = false;
+		bool value_next = ps_value_follows(w);
 
-		if (w[0] == '-')
-			continue; /* UNIX and GNU options only select and format */
-		const char *prev = c->st->argv[i - 1];
-
-		for (size_t j = 0; j < sizeof(valued) / sizeof(valued[0]) && !value; j++)
-			value = strcmp(prev, valued[j]) == 0;
-		/* a cluster ending in a valued letter: -eo pid,comm, or BSD axo pid,user */
-		if (prev[0] == '-' && prev[1] != '-' && prev[1] && i > 1)
-			value = value || strchr("oOpqstuUCGgk", prev[strlen(prev) - 1]);
-		if (prev[0] != '-' && i > 1 && *prev)
-			value = value || strchr("oOpUt", prev[strlen(prev) - 1]);
-		if (value)
-			continue;
-		/* a BSD option word: 'e' shows every process's environment */
-		for (const char *p = w; *p; p++) {
-			if (*p == 'e')
-				return diag_set(
-				        d, -EPERM,
-				        "ps: the BSD 'e' option shows processes' environments "
-				        "(secrets) and is not allowed");
-			if (!isalnum((unsigned char)*p) && !strchr(",_=:.+", *p))
-				return diag_set(d, -EPERM, "ps: cannot read the argument '%s'", w);
+		if (w[0] != '-') {
+			/* a BSD option word: 'e' shows every process's environment; refused
+			 * anywhere in the word, even in an attached value ("Ue" is a user) */
+			for (const char *p = w; *p; p++) {
+				if (*p == 'e')
+					return diag_set(d, -EPERM,
+					                "ps: the BSD 'e' option shows processes' "
+					                "environments "
+					                "(secrets) and is not allowed");
+				if (!isalnum((unsigned char)*p) && !strchr(",_=:.+", *p))
+					return diag_set(d, -EPERM,
+					                "ps: cannot read the argument '%s'", w);
+			}
 		}
+		/* UNIX and GNU options only select and format; their values are not options */
+		if (value_next)
+			i++;
 	}
 	return 0;
 }
@@ -720,19 +827,30 @@ static int check_lsof(struct rule_ctx *c, struct diag *d)
 	/* -r and +r repeat forever; -D writes a device cache; -k and -m name kernel files */
 	static const char minus_ok[] = "abcdgilnNOpPRstTuUwxVXEQ";
 	static const char plus_ok[] = "cdDLfwME";
+	/* letters whose value may follow in the same word ("-p1234", "-iTCP:80", "+c15"):
+	 * the rest of the word is that value, not more options */
+	static const char minus_valued[] = "cdgipsTux";
+	static const char plus_valued[] = "cdDLf";
 
 	for (size_t i = 1; i < c->st->argc; i++) {
 		const char *w = c->st->argv[i];
 		const char *ok = w[0] == '-' ? minus_ok : w[0] == '+' ? plus_ok : NULL;
+		const char *valued = w[0] == '-' ? minus_valued : plus_valued;
 
 		if (strcmp(w, "--") == 0)
 			break;
 		if (!ok || !w[1])
 			continue;
-		if (!strchr(ok, w[1]) || w[1] == '\0')
-			return diag_set(d, -EPERM,
-			                "lsof: option '%c%c' is not in the read-only allowlist",
-			                w[0], w[1]);
+		/* every letter of a cluster up to a valued one: "-nr1" repeats like "-r 1" */
+		for (const char *p = w + 1; *p; p++) {
+			if (!strchr(ok, *p))
+				return diag_set(d, -EPERM,
+				                "lsof: option '%c%c' is not in the read-only "
+				                "allowlist",
+				                w[0], *p);
+			if (strchr(valued, *p))
+				break;
+		}
 	}
 	return 0;
 }
