@@ -66,6 +66,31 @@ c = socket.create_connection((\"127.0.0.1\", $PORT)); a, _ = s.accept(); time.sl
 	json_get out "d[\"evidence\"][\"socket_states\"][\"LISTEN\"] >= 1" | grep -qx true
 '
 
+test_expect_success BPF,PYTHON3 'host_probe_net: connect latency per peer, on the peer and its connections' '
+	cp "$PY" ogconn4107 && PORT=$(free_port) &&
+	{ ./ogconn4107 -c "
+import socket, threading, time
+s = socket.socket(); s.bind((\"127.0.0.1\", $PORT)); s.listen(64)
+def serve():
+    while True:
+        s.accept()[0].close()
+held = socket.create_connection((\"127.0.0.1\", $PORT))
+kept = s.accept()[0]
+threading.Thread(target=serve, daemon=True).start()
+print(\"up\", flush=True)
+end = time.time() + 60
+while time.time() < end:
+    socket.create_connection((\"127.0.0.1\", $PORT)).close()
+    time.sleep(0.02)" >conn.out & } &&
+	echo $! >conn.pid && at_exit "kill $(cat conn.pid) 2>/dev/null" &&
+	wait_for 10 "grep -q up conn.out" &&
+	tool host_probe_net "{\"limit\":200}" >out &&
+	json_get out "[p[\"connects\"] for p in d[\"evidence\"][\"connect_latency\"] if p[\"peer\"]==\"127.0.0.1\"][0] >= 5" | grep -qx true &&
+	json_get out "[p[\"p99_ms\"] for p in d[\"evidence\"][\"connect_latency\"] if p[\"peer\"]==\"127.0.0.1\"][0] > 0" | grep -qx true &&
+	json_get out "[p[\"connect_latency_p99_ms\"] for p in d[\"evidence\"][\"peers\"] if p[\"peer\"]==\"127.0.0.1:$PORT\" and p[\"process\"]==\"ogconn4107\"][0] > 0" | grep -qx true &&
+	kill $(cat conn.pid)
+'
+
 test_expect_success NETNS,NFT,PYTHON3 'host_probe_net: a peer behind a 20% drop shows retransmits on its connection' '
 	ip netns add $NS && at_exit "ip netns del $NS" &&
 	ip link add og$$a type veth peer name og$$b netns $NS && at_exit "ip link del og$$a 2>/dev/null" &&

@@ -296,14 +296,23 @@ double snap_delta(const struct snapshot *a, const struct snapshot *b, const char
 double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, const char *base,
                           double q)
 {
+	return snap_hist_quantile_where(a, b, base, q, NULL, NULL, NULL);
+}
+
+double snap_hist_quantile_where(const struct snapshot *a, const struct snapshot *b,
+                                const char *base, double q, const char *lk, const char *lv,
+                                double *ret_count)
+{
 	double le[HIST_MAX_BUCKETS], cnt[HIST_MAX_BUCKETS];
 	size_t nb = 0;
 	char name[128];
 
+	if (ret_count)
+		*ret_count = 0;
 	snprintf(name, sizeof(name), "%s_bucket", base);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct snapshot_sample *x = &b->samples[i];
-		if (strcmp(x->name, name) != 0)
+		if (strcmp(x->name, name) != 0 || (lk && strcmp(snap_label(x, lk), lv) != 0))
 			continue;
 		const char *l = snap_label(x, "le");
 		double bound = strcmp(l, "+Inf") == 0 ? INFINITY : strtod(l, NULL);
@@ -337,6 +346,8 @@ double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, co
 		}
 	if (nb == 0 || cnt[nb - 1] <= 0)
 		return NAN;
+	if (ret_count)
+		*ret_count = cnt[nb - 1];
 	double rank = q * cnt[nb - 1];
 	for (size_t i = 0; i < nb; i++)
 		if (cnt[i] >= rank) {

@@ -83,6 +83,11 @@ double snap_delta(const struct snapshot *a, const struct snapshot *b, const char
  * between a and b, summed over all its series; NAN when nothing was counted. */
 double snap_hist_quantile(const struct snapshot *a, const struct snapshot *b, const char *base,
                           double q);
+/* The same over the series with label lk=lv only (all when lk is NULL); *ret_count (may be
+ * NULL) is how many observations it is over. */
+double snap_hist_quantile_where(const struct snapshot *a, const struct snapshot *b,
+                                const char *base, double q, const char *lk, const char *lv,
+                                double *ret_count);
 
 /* When the daemon runs: the value of an instant PromQL query at now - ago_ms for each of
  * n offsets (NAN where absent). Returns false when no daemon answered. */

@@ -1,6 +1,6 @@
 /* host_probe_net.c - is the network the problem? TCP retransmits, resets, failed
  * connects and listen-queue drops over one second; per-connection retransmits and RTT per
- * peer from the kernel's tcp_info (sock_diag); connect latency from the tcp eBPF
+ * peer from the kernel's tcp_info (sock_diag); connect latency per peer from the tcp eBPF
  * collector; socket states; interface errors and drops; listening services. With the
  * daemon running, the retransmit rate 30, 15 and 5 minutes ago. */
 #include <math.h>
@@ -65,6 +65,86 @@ static void peer_history(struct tool_ctx *ctx, cJSON *ev)
 	cJSON_Delete(res);
 }
 
+/* Peers whose connect latency is reported, at most. */
+#define NET_LATENCY_PEERS_MAX 64
+
+struct peer_latency {
+	char peer[64]; /* the address, without a port: the eBPF collector's "peer" label */
+	double connects, p50_ms, p99_ms;
+};
+
+static int by_p99(const void *a, const void *b)
+{
+	const struct peer_latency *x = a, *y = b;
+
+	return (x->p99_ms < y->p99_ms) - (x->p99_ms > y->p99_ms);
+}
+
+/* Connect latency per peer over the sampled second, from the tcp eBPF collector's histogram
+ * (one series per peer address), slowest first. */
+static size_t connect_latency_by_peer(const struct snapshot *a, const struct snapshot *b,
+                                      struct peer_latency *out, size_t max)
+{
+	static const char base[] = "ongrid_tcp_connect_latency_seconds";
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n && n < max; i++) {
+		const struct snapshot_sample *x = &b->samples[i];
+		const char *peer;
+		bool seen = false;
+		double connects, p99;
+
+		if (strcmp(x->name, "ongrid_tcp_connect_latency_seconds_bucket") != 0)
+			continue;
+		peer = snap_label(x, "peer");
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = strcmp(out[j].peer, peer) == 0;
+		if (seen || !*peer)
+			continue;
+		p99 = snap_hist_quantile_where(a, b, base, 0.99, "peer", peer, &connects);
+		if (isnan(p99) || connects <= 0)
+			continue;
+		snprintf(out[n].peer, sizeof(out[n].peer), "%s", peer);
+		out[n].connects = connects;
+		out[n].p99_ms = p99 * 1000;
+		out[n].p50_ms =
+		        snap_hist_quantile_where(a, b, base, 0.5, "peer", peer, NULL) * 1000;
+		n++;
+	}
+	qsort(out, n, sizeof(*out), by_p99);
+	return n;
+}
+
+/* With the daemon: the peers with the slowest connects over the last 5 minutes. */
+static void connect_latency_history(struct tool_ctx *ctx, cJSON *ev)
+{
+	cJSON *res = NULL, *s, *rows;
+	struct diag d = { 0 };
+
+	if (evidence_promql(ctx->conf,
+	                    "topk(5, histogram_quantile(0.99, sum by (peer, le) "
+	                    "(rate(ongrid_tcp_connect_latency_seconds_bucket[5m]))))",
+	                    0, &res, &d) < 0)
+		return;
+	rows = evidence_rows(ev, "connect_latency_history");
+	cJSON_ArrayForEach(s, res) {
+		const char *peer = cJSON_GetStringValue(
+		        cJSON_GetObjectItem(cJSON_GetObjectItem(s, "metric"), "peer"));
+		const char *v = cJSON_GetStringValue(
+		        cJSON_GetArrayItem(cJSON_GetObjectItem(s, "value"), 1));
+		double p99 = v ? strtod(v, NULL) : NAN;
+		cJSON *o;
+
+		if (!peer || isnan(p99))
+			continue;
+		o = json_obj();
+		json_add_str(o, "peer", peer);
+		json_add_num(o, "connect_p99_ms_5m", round(p99 * 1e6) / 1e3);
+		json_push(rows, o);
+	}
+	cJSON_Delete(res);
+}
+
 static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence)
 {
 	struct snapshot a, b;
@@ -72,6 +152,8 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 	struct topo *t = NULL;
 	struct diag td = { 0 };
 	size_t limit = arg_limit(args);
+	struct peer_latency lat[NET_LATENCY_PEERS_MAX];
+	size_t nlat;
 	int r;
 	double dt;
 
@@ -113,6 +195,19 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 		             ldrop, lovf);
 	if (!isnan(cl99))
 		evidence_say(ev, "connect latency p99 %.2f ms over the second (eBPF)", cl99 * 1000);
+	nlat = connect_latency_by_peer(&a, &b, lat, NET_LATENCY_PEERS_MAX);
+	rows = evidence_rows(ev, "connect_latency");
+	for (size_t i = 0; i < nlat && i < limit; i++) {
+		cJSON *o = json_obj();
+		json_add_str(o, "peer", lat[i].peer);
+		json_add_num(o, "connects", lat[i].connects);
+		json_add_num(o, "p50_ms", round(lat[i].p50_ms * 1000) / 1000);
+		json_add_num(o, "p99_ms", round(lat[i].p99_ms * 1000) / 1000);
+		json_push(rows, o);
+	}
+	if (nlat)
+		evidence_say(ev, "slowest connects: to %s, p99 %.2f ms over %.0f connects (eBPF)",
+		             lat[0].peer, lat[0].p99_ms, lat[0].connects);
 
 	/* interfaces */
 	rows = evidence_rows(ev, "interfaces");
@@ -176,6 +271,10 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 			json_add_num(o, "connections", c->count);
 			json_add_num(o, "retransmits", (double)c->retransmits);
 			json_add_num(o, "rtt_ms", round(c->rtt_ms * 1000) / 1000);
+			for (size_t j = 0; j < nlat; j++)
+				if (strcmp(lat[j].peer, c->peer_addr) == 0)
+					json_add_num(o, "connect_latency_p99_ms",
+					             round(lat[j].p99_ms * 1000) / 1000);
 			json_add_num(o, "bytes_sent", (double)c->bytes_sent);
 			json_add_num(o, "bytes_received", (double)c->bytes_received);
 			json_push(rows, o);
@@ -211,6 +310,7 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 		json_add_str(ev, "history", "on");
 		evidence_trend(ev, "TCP retransmits", hist, retr, TREND_PER_S);
 		peer_history(ctx, ev);
+		connect_latency_history(ctx, ev);
 	} else {
 		json_add_str(ev, "history", "off: no daemon running; two samples 1 s apart now");
 	}
@@ -224,12 +324,13 @@ static int net_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidence
 const struct tool tool_host_probe_net = {
 	.name = "host_probe_net",
 	.class = TOOL_SAFE_READ,
-	.summary = "network now: retransmits, resets, per-peer RTT and retransmits, socket "
-	           "states, interface errors, listening services",
+	.summary = "network now: retransmits, resets, per-peer RTT, connect latency and "
+	           "retransmits, socket states, interface errors, listening services",
 	.description = "One call for 'is the network the problem': TCP retransmits, resets, "
 	               "failed connects and listen drops per second; per peer the open "
-	               "connections' retransmits, RTT and bytes (tcp_info), connect latency p99 "
-	               "(eBPF); socket states; interface errors and drops; listening services "
+	               "connections' retransmits, RTT and bytes (tcp_info) and their connect "
+	               "latency p50/p99 (eBPF, during the sampled second; the last 5 min with the "
+	               "daemon); socket states; interface errors and drops; listening services "
 	               "with their processes. With the daemon running, the retransmit trend.",
 	.args_schema = "{\"type\":\"object\",\"properties\":{"
 	               "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":200}},"
