@@ -81,8 +81,9 @@ struct rule {
 };
 
 struct alert_rules {
-	struct rule *rules;
-	size_t n;
+	struct rule *rules; /* grown as rules load: a rule is ~2.7 KiB, ALERT_RULES_MAX of
+	                     * them 344 KiB the daemon would keep for six built-in rules */
+	size_t n, cap;
 };
 
 const char *alert_state_name(enum alert_state s)
@@ -254,6 +255,13 @@ static int load_text(struct alert_rules *rs, const char *text, const char *what,
 				             ALERT_RULES_MAX);
 				goto out;
 			}
+			if (rs->n == rs->cap) {
+				rs->cap = rs->cap ? 2 * rs->cap : 8;
+				if (rs->cap > ALERT_RULES_MAX)
+					rs->cap = ALERT_RULES_MAX;
+				rs->rules =
+				        xrealloc(rs->rules, st_mul(rs->cap, sizeof(*rs->rules)));
+			}
 			slot = rs->n++;
 		}
 		rs->rules[slot] = nr;
@@ -269,7 +277,6 @@ int alert_rules_load(const char *path, bool defaults, struct alert_rules **ret, 
 	int r = 0;
 
 	*ret = NULL;
-	rs->rules = xcalloc(ALERT_RULES_MAX, sizeof(*rs->rules));
 	if (defaults)
 		r = load_text(rs, defaults_text, "built-in rules", d);
 	if (r == 0 && path && *path) {
