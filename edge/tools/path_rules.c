@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include "edge/tools/path_rules.h"
+#include "shared/alloc.h"
 #include "shared/str.h"
 #include "shared/banned.h"
+
+/* How much of a file is looked at for a private key: a certificate bundle puts the key
+ * after the certificates (a few KiB each), so the first page is not enough. */
+#define PATH_KEY_SCAN_BYTES ((size_t)64 * 1024)
 
 /* Path-like pieces checked in one word (a sed script with 20 substitutions has 60). */
 #define PATH_WORD_MAX_PIECES 128
@@ -271,6 +276,22 @@ static int check_secret(const struct path_rules *r, const char *p, const char *s
 	return 0;
 }
 
+/* read() until n bytes or end of file (a pipe-like file in /sys may return less). */
+static ssize_t read_full(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return got ? (ssize_t)got : r;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 static bool same_inode(const char *path, const struct stat *st)
 {
 	struct stat ds;
@@ -327,7 +348,8 @@ static int check_read(const struct path_rules *r, const char *p, const char *sho
 	}
 	if (real && !under(p, "/proc") && !under(p, "/sys")) {
 		struct stat st;
-		char head[4097];
+		char *head;
+		bool key;
 		ssize_t n;
 		int fd;
 
@@ -344,13 +366,13 @@ static int check_read(const struct path_rules *r, const char *p, const char *sho
 		fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return 0;
-		n = read(fd, head, sizeof(head) - 1);
+		head = xmalloc(PATH_KEY_SCAN_BYTES);
+		n = read_full(fd, head, PATH_KEY_SCAN_BYTES);
 		close(fd);
-		if (n > 0) {
-			head[n] = '\0';
-			if (memmem(head, (size_t)n, "PRIVATE KEY-----", 16))
-				return diag_set(d, -EPERM, "path '%s' holds a private key", shown);
-		}
+		key = n > 0 && memmem(head, (size_t)n, "PRIVATE KEY-----", 16);
+		free(head);
+		if (key)
+			return diag_set(d, -EPERM, "path '%s' holds a private key", shown);
 	}
 	return 0;
 }

@@ -14,7 +14,9 @@
  *   PATH_READ  the program reads contents (cat, grep, sed, awk ...): additionally refused
  *              are devices other than /dev/null, /proc/kcore, links through /proc/PID/fd,
  *              root, cwd and map_files, files outside the configured read roots, and
- *              regular files whose first bytes are a PEM private key whatever their name.
+ *              regular files whose first 64 KiB hold a PEM private key whatever their
+ *              name (a certificate bundle with its key). A key further into a file, or in a
+ *              tree grep -r reads, is withheld from the output instead (tool_add_output).
  *
  * The check is made before exec; a local user who can swap a symlink between the check and
  * the open could race it. docs/security.md says so.

@@ -97,6 +97,66 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return len;
 }
 
+#define KEY_MARK     "PRIVATE KEY-----"
+#define KEY_WITHHELD "[private key withheld]"
+
+/* Does the line [p, end) hold a PEM private key's BEGIN (1) or END (-1) line, or neither? */
+static int key_line(const char *p, const char *end)
+{
+	const char *m = memmem(p, (size_t)(end - p), KEY_MARK, strlen(KEY_MARK));
+
+	if (!m)
+		return 0;
+	if (memmem(p, (size_t)(m - p), "-----BEGIN ", 11))
+		return 1;
+	if (memmem(p, (size_t)(m - p), "-----END ", 9))
+		return -1;
+	return 0;
+}
+
+/* Private keys never go into evidence, whatever file or program they came from. Each line
+ * of a PEM private key block, from its BEGIN line (or the start of the output, when it was
+ * cut inside the block) to its END line (or the end of the output), is replaced by one
+ * marker. path_rules refuses a file that starts with a key; this catches one later in a file
+ * (a certificate bundle), under a recursive grep or in any program's output. Returns the
+ * new length of s (never longer: the marker is shorter than the two lines it replaces). */
+static size_t withhold_keys(char *s, size_t len)
+{
+	static const char withheld[] = KEY_WITHHELD "\n";
+	size_t o = 0, block = 0, i = 0;
+	bool in_block = false;
+
+	if (!memmem(s, len, KEY_MARK, strlen(KEY_MARK)))
+		return len;
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t eol = nl ? (size_t)(nl - s) + 1 : len;
+		int kind = key_line(s + i, s + eol);
+
+		if (kind == 1 && !in_block) {
+			in_block = true; /* withheld from here */
+			block = o;
+		} else if (kind == -1) {
+			/* cut inside the block (no BEGIN seen): withhold what came before */
+			o = in_block ? block : 0;
+			memcpy(s + o, withheld, sizeof(withheld) - 1);
+			o += sizeof(withheld) - 1;
+			in_block = false;
+			i = eol;
+			continue;
+		}
+		if (!in_block)
+			memmove(s + o, s + i, eol - i);
+		o += eol - i; /* inside a block: the space is kept until the block ends */
+		i = eol;
+	}
+	if (in_block) {
+		memcpy(s + block, withheld, sizeof(withheld) - 2); /* no newline at the end */
+		o = block + sizeof(withheld) - 2;
+	}
+	return o;
+}
+
 void tool_add_output(cJSON *evidence, const char *key, const char *data, size_t len, bool truncated)
 {
 	char *clean = xmalloc(len + 64);
@@ -116,6 +176,7 @@ void tool_add_output(cJSON *evidence, const char *key, const char *data, size_t 
 		o += n;
 		i += n;
 	}
+	o = withhold_keys(clean, o);
 	if (truncated)
 		o += (size_t)snprintf(clean + o, 64, "\n[... truncated at %zu bytes]", len);
 	clean[o] = '\0';

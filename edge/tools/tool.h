@@ -84,8 +84,9 @@ extern const struct tool tool_kb_search, tool_host_probe_memory, tool_host_probe
 int64_t tool_time_left_ms(const struct tool_ctx *ctx);
 
 /* Put raw program output into evidence as key: invalid UTF-8 and control characters other
- * than newline and tab become '?', so the evidence is always valid JSON text; a truncated
- * output ends with a "[... truncated at N bytes]" marker. */
+ * than newline and tab become '?', so the evidence is always valid JSON text; the lines of
+ * a PEM private key block become "[private key withheld]"; a truncated output ends with a
+ * "[... truncated at N bytes]" marker. */
 void tool_add_output(cJSON *evidence, const char *key, const char *data, size_t len,
                      bool truncated);
 

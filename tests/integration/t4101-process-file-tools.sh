@@ -77,6 +77,22 @@ test_expect_success 'secrets are refused: /etc/shadow, ~/.ssh keys, ../ traversa
 	done
 '
 
+test_expect_success 'a private key after certificates is refused, and one past 64 KiB is withheld from what is shown' '
+	cert() { echo "-----BEGIN CERTIFICATE-----"; seq 1 40 | sed "s/.*/MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ/"; echo "-----END CERTIFICATE-----"; } &&
+	key() { echo "-----BEGIN PRIVATE KEY-----"; echo "KEYBODY0123456789"; echo "-----END PRIVATE KEY-----"; } &&
+	{ cert; cert; cert; key; } >"$TRASH/app/site.crt" &&
+	test_expect_code 1 "$EDGE" tool read_file "{\"path\":\"$TRASH/app/site.crt\"}" >out &&
+	grep -q "holds a private key" out &&
+	{ seq 1 9000 | sed "s/^/log line /"; key; echo "after the key"; } >"$TRASH/app/pasted.log" &&
+	tool tail_file "{\"path\":\"$TRASH/app/pasted.log\",\"lines\":4}" >out &&
+	json_get out .evidence.content >content &&
+	! grep -q KEYBODY content &&
+	grep -q "private key withheld" content && grep -q "after the key" content &&
+	"$EDGE" tool bash "{\"command\":\"grep -A1 BEGIN $TRASH/app/pasted.log\"}" --json >out &&
+	! json_get out .evidence.output | grep -q KEYBODY &&
+	json_get out .evidence.output | grep -q "private key withheld"
+'
+
 test_expect_success 'tools.read_paths confines reading' '
 	ONGRID_TOOLS_READ_PATHS="$TRASH/app" "$EDGE" tool read_file "{\"path\":\"$TRASH/app/app.log\"}" >out &&
 	test_expect_code 1 env ONGRID_TOOLS_READ_PATHS="$TRASH/app" "$EDGE" tool read_file "{\"path\":\"/etc/hostname\"}" >out &&

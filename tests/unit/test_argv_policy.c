@@ -286,6 +286,32 @@ static void symlinks_and_private_keys_are_seen_through(void **state)
 	snprintf(cmd, sizeof(cmd), "ls -l %s", key);
 	assert_int_equal(vet(cmd, NULL, &d), 0);
 
+	{
+		char bundle[PATH_MAX];
+
+		/* a certificate bundle with its key after 5 KiB of certificates is a key too */
+		snprintf(bundle, sizeof(bundle), "%s/site.crt", dir);
+		f = fopen(bundle, "w");
+		assert_non_null(f);
+		for (int i = 0; i < 3; i++) {
+			fputs("-----BEGIN CERTIFICATE-----\n", f);
+			for (int j = 0; j < 30; j++)
+				fputs("MIIDdzCCAl+"
+				      "gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n",
+				      f);
+			fputs("-----END CERTIFICATE-----\n", f);
+		}
+		fputs("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+		      "-----END PRIVATE KEY-----\n",
+		      f);
+		assert_true(ftell(f) > 5000);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "cat %s", bundle);
+		assert_int_equal(vet(cmd, NULL, &d), -EPERM);
+		assert_non_null(strstr(d.msg, "holds a private key"));
+		unlink(bundle);
+	}
+
 	/* a symlinked directory into a denied place, spelled through a missing file */
 	snprintf(link, sizeof(link), "%s/sshdir", dir);
 	assert_int_equal(symlink("/root/.ssh", link), 0);

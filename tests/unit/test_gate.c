@@ -452,6 +452,54 @@ static void proposals_are_bounded_and_old_decisions_forgotten(void **state)
 	approvals_close(a);
 }
 
+/* What tool_add_output made of data. */
+static char *added(const char *data, bool truncated)
+{
+	cJSON *ev = json_obj();
+	char *out;
+
+	tool_add_output(ev, "output", data, strlen(data), truncated);
+	out = strdup(cJSON_GetObjectItem(ev, "output")->valuestring);
+	cJSON_Delete(ev);
+	return out;
+}
+
+static void private_keys_are_withheld_from_any_output(void **state)
+{
+	char *o;
+
+	(void)state;
+	/* a key after certificates, as in a bundle: the certificate stays, the key goes */
+	o = added("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"
+	          "-----BEGIN RSA PRIVATE KEY-----\nSECRETLINE1\nSECRETLINE2\n"
+	          "-----END RSA PRIVATE KEY-----\nafter\n",
+	          false);
+	assert_null(strstr(o, "SECRETLINE"));
+	assert_non_null(strstr(o, "MIIC"));
+	assert_non_null(strstr(o, "[private key withheld]\nafter\n"));
+	free(o);
+	/* grep -r -A1 output: file-name prefixes before the markers */
+	o = added("/srv/x.txt:-----BEGIN PRIVATE KEY-----\n/srv/x.txt-SECRETLINE\n"
+	          "/srv/x.txt------END PRIVATE KEY-----\n/srv/y.txt:fine\n",
+	          false);
+	assert_null(strstr(o, "SECRETLINE"));
+	assert_non_null(strstr(o, "/srv/y.txt:fine"));
+	free(o);
+	/* cut inside a key: before its END line (tail), after its BEGIN line (a cap) */
+	o = added("SECRETLINE1\nSECRETLINE2\n-----END PRIVATE KEY-----\nlog line\n", false);
+	assert_string_equal(o, "[private key withheld]\nlog line\n");
+	free(o);
+	o = added("head\n-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETLINE1\nSECR", true);
+	assert_null(strstr(o, "SECR"));
+	assert_non_null(strstr(o, "head\n[private key withheld]"));
+	assert_non_null(strstr(o, "truncated at"));
+	free(o);
+	/* text that only talks about keys is left alone */
+	o = added("rotate the PRIVATE KEY file weekly\n", false);
+	assert_string_equal(o, "rotate the PRIVATE KEY file weekly\n");
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +526,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(every_step_reaches_the_timeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(proposals_are_bounded_and_old_decisions_forgotten,
 		                                setup, teardown),
+		cmocka_unit_test(private_keys_are_withheld_from_any_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
