@@ -20,6 +20,7 @@
 #include "shared/fsutil.h"
 #include "shared/json.h"
 #include "shared/log.h"
+#include "shared/reloc_pages.h"
 #include "shared/banned.h"
 
 /* How often retention and compaction run; cheap when there is nothing to do. */
@@ -530,6 +531,8 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	/* Loading BPF objects parses the kernel's BTF (megabytes, freed right after); give
 	 * those pages back instead of carrying them in the heap for the daemon's life. */
 	malloc_trim(0);
+	/* Likewise the libraries' relocation tables, read once when they were loaded. */
+	reloc_pages_release();
 	ctl_server_register(dm->ctl, "status", ctl_status, dm);
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);

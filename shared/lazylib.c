@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "shared/lazylib.h"
+#include "shared/reloc_pages.h"
 #include "shared/banned.h"
 
 int lazylib_load(const char *soname, const struct lazylib_sym *syms, size_t n, struct diag *d)
@@ -21,5 +22,6 @@ int lazylib_load(const char *soname, const struct lazylib_sym *syms, size_t n, s
 			                dlerror());
 		*syms[i].addr = fn;
 	}
-	return 0; /* h stays open for the life of the process, see lazylib.h */
+	reloc_pages_release(); /* what this dlopen() relocated */
+	return 0;              /* h stays open for the life of the process, see lazylib.h */
 }
