@@ -87,6 +87,7 @@ static int biolatency_start(const struct collect_env *env, void **ret_state, str
 		ebpf_fail(why, r, "load");
 		goto out_stop;
 	}
+	ebpf_release_object_bytes(b->skel->skeleton);
 	r = ebpf_percpu_zero(bpf_map__fd(b->skel->maps.hists), &other, sizeof(struct bio_val));
 	if (r < 0) {
 		ebpf_fail(why, r, "initialise the maps of");

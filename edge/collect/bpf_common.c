@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,6 +161,16 @@ int ebpf_tp_nargs(const char *tp)
 	(void)tp;
 	return -EOPNOTSUPP;
 #endif
+}
+
+void ebpf_release_object_bytes(const struct bpf_object_skeleton *s)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), p = (uintptr_t)s->data;
+	/* Whole pages only: the first and last share bytes with other read-only data. */
+	uintptr_t a = (p + page - 1) & ~(page - 1), b = (p + s->data_sz) & ~(page - 1);
+
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 void ebpf_pick_programs(struct bpf_object *obj, bool tp_btf)

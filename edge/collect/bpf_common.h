@@ -16,6 +16,7 @@
 #include "bpf/hist.h"
 
 struct bpf_object;
+struct bpf_object_skeleton;
 
 /* Can an eBPF collector start here? 0, or a negative errno with the reason in why:
  * "built without eBPF support", "needs root (...)", "no kernel BTF ...". Also routes
@@ -36,6 +37,12 @@ int ebpf_tp_nargs(const char *tp);
 /* Choose which of obj's programs load: those in "tp_btf/" sections when tp_btf is true,
  * those in "raw_tp/" sections otherwise. Programs in other sections are left alone. */
 void ebpf_pick_programs(struct bpf_object *obj, bool tp_btf);
+
+/* Drop the pages of the skeleton's embedded object file (in the binary's read-only data)
+ * from RSS once it is loaded: libbpf reads those bytes only to open the object, and they
+ * would otherwise stay mapped for the daemon's life (~170 KiB for the five collectors).
+ * Never-written file pages: a later open faults them back from the binary. */
+void ebpf_release_object_bytes(const struct bpf_object_skeleton *s);
 
 /* Fill why after a failed open/load/attach of a collector's skeleton (r from libbpf). */
 int ebpf_fail(struct diag *why, int r, const char *step);

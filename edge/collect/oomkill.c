@@ -177,6 +177,7 @@ static int oomkill_start(const struct collect_env *env, void **ret_state, struct
 		ebpf_fail(why, r, "load");
 		goto out_stop;
 	}
+	ebpf_release_object_bytes(o->skel->skeleton);
 	o->rb = ring_buffer__new(bpf_map__fd(o->skel->maps.events), on_event, o, NULL);
 	if (!o->rb) {
 		r = ebpf_fail(why, -errno, "open the ring buffer of");

@@ -158,6 +158,7 @@ static int procexec_start(const struct collect_env *env, void **ret_state, struc
 		ebpf_fail(why, r, "load");
 		goto out_stop;
 	}
+	ebpf_release_object_bytes(p->skel->skeleton);
 	fd = bpf_map__fd(p->skel->maps.counts);
 	r = bpf_map_update_elem(fd, &other, &zero, BPF_ANY);
 	other.event = PROCEXEC_EXIT;

@@ -71,6 +71,7 @@ static int load_variant(struct runqlat *rq, bool tp_btf, struct diag *why)
 		ebpf_fail(why, r, "load");
 		goto out_destroy;
 	}
+	ebpf_release_object_bytes(rq->skel->skeleton);
 	/* The "other" entry exists before the first event, so a full map still counts. */
 	r = ebpf_percpu_zero(bpf_map__fd(rq->skel->maps.hist_cgroup), &other, sizeof(zero));
 	if (r < 0) {

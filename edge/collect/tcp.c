@@ -123,6 +123,7 @@ static int tcp_start(const struct collect_env *env, void **ret_state, struct dia
 		ebpf_fail(why, r, "load");
 		goto out_stop;
 	}
+	ebpf_release_object_bytes(t->skel->skeleton);
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.peers), &other, &zero, BPF_ANY) < 0) {
 		r = ebpf_fail(why, -errno, "initialise the maps of");
 		goto out_stop;
