@@ -1,22 +1,33 @@
 #!/bin/sh
-test_description='the outbox delivers exactly once across relay kill -9, relay restarts and edge restarts'
+test_description='the outbox delivers exactly once from several edges across relay kill -9, relay restarts and edge restarts'
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SRC/tests/lib/relay-lib.sh"
 
 relay_setup
 
-# inbox_count KIND: rows the relay accepted from web-1 of that kind, and distinct bodies.
+# inbox_count KIND [EDGE]: rows the relay accepted from EDGE (web-1) of that kind, and
+# distinct bodies.
 inbox_count() {
-	"$PY" - "$TRASH/relay/relay.sqlite" "$1" <<'PYEOF'
+	"$PY" - "$TRASH/relay/relay.sqlite" "$1" "${2:-web-1}" <<'PYEOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-rows = db.execute("SELECT body FROM inbox WHERE edge = 'web-1' AND kind = ?", (sys.argv[2],)).fetchall()
+rows = db.execute("SELECT body FROM inbox WHERE edge = ? AND kind = ?", (sys.argv[3], sys.argv[2])).fetchall()
 print(len(rows), len(set(r[0] for r in rows)))
 PYEOF
 }
 
+# queued [EDGE]: rows still in EDGE's (web-1's) outbox.
 queued() {
-	"$EDGE" outbox count -c "$TRASH/web-1.conf"
+	"$EDGE" outbox count -c "$TRASH/${1:-web-1}.conf"
+}
+
+# queue_burst EDGE N: queue burst messages {"n": 1..N} one CLI call each, as fast as it can.
+queue_burst() {
+	i=1
+	while [ $i -le $2 ]; do
+		"$EDGE" outbox add burst "{\"n\": $i}" -c "$TRASH/$1.conf" >/dev/null || return 1
+		i=$((i + 1))
+	done
 }
 
 test_expect_success 'setup: relay, key, edge' '
@@ -41,26 +52,29 @@ test_expect_success 'bad kinds and bodies are bad input' '
 '
 
 N=300
-test_expect_success "kill -9 the relay four times while the edge queues $N messages: each arrives once" '
-	(
-		i=1
-		while [ $i -le $N ]; do
-			"$EDGE" outbox add burst "{\"n\": $i}" -c "$TRASH/web-1.conf" >/dev/null || exit 1
-			i=$((i + 1))
-		done
-	) &
-	writer=$! &&
+M=100
+test_expect_success "kill -9 the relay four times while three edges queue $N, $M and $M messages: each arrives once" '
+	key_create web-2 && key_create web-3 &&
+	edge_conf web-2 web-2 && edge_start web-2 &&
+	edge_conf web-3 web-3 && edge_start web-3 &&
+	wait_for 10 "edge_connected web-2 && edge_connected web-3" &&
+	{ queue_burst web-1 $N & } && w1=$! &&
+	{ queue_burst web-2 $M & } && w2=$! &&
+	{ queue_burst web-3 $M & } && w3=$! &&
 	for pause in 0.3 0.5 0.2 0.4; do
 		sleep $pause && relay_kill9 && sleep 0.3 && relay_start || return 1
 	done &&
-	wait $writer &&
-	wait_for 60 "test \"\$(queued)\" = 0" &&
-	test "$(inbox_count burst)" = "$N $N" &&
+	wait $w1 && wait $w2 && wait $w3 &&
+	wait_for 60 "test \"\$(queued web-1)\" = 0 && test \"\$(queued web-2)\" = 0 && test \"\$(queued web-3)\" = 0" &&
+	test "$(inbox_count burst web-1)" = "$N $N" &&
+	test "$(inbox_count burst web-2)" = "$M $M" &&
+	test "$(inbox_count burst web-3)" = "$M $M" &&
 	"$PY" -c "
 import sqlite3, json
 db = sqlite3.connect(\"$TRASH/relay/relay.sqlite\")
-ns = sorted(json.loads(b)[\"n\"] for (b,) in db.execute(\"SELECT body FROM inbox WHERE kind = \x27burst\x27\"))
-assert ns == list(range(1, $N + 1)), ns[:10]
+for edge, n in ((\"web-1\", $N), (\"web-2\", $M), (\"web-3\", $M)):
+    ns = sorted(json.loads(b)[\"n\"] for (b,) in db.execute(\"SELECT body FROM inbox WHERE kind = \x27burst\x27 AND edge = ?\", (edge,)))
+    assert ns == list(range(1, n + 1)), (edge, ns[:10])
 " &&
 	note "resends the relay recognised as duplicates: $(cat "$TRASH"/relay.log* | grep -c "already delivered")"
 '
