@@ -1,5 +1,6 @@
 /* db.c - relay.sqlite: schema, audit rows and the pid file. See db.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,13 +63,30 @@ static const char *const migrations[] = {
 int relay_db_open(const char *data_dir, sqlite3 **ret, struct diag *d)
 {
 	char path[4096];
-	int r;
+	int fd, r;
 
 	r = mkdir_p(data_dir, 0700);
 	if (r < 0)
 		return diag_set(d, r, "cannot create data directory '%s': %s", data_dir,
 		                strerror(-r));
 	snprintf(path, sizeof(path), "%s/%s", data_dir, RELAY_DB_FILE);
+	/* The keys' verifiers let their reader sign as any edge (docs/protocol.md), and
+	 * data_dir may already exist with looser modes (a packaged StateDirectory, a mkdir
+	 * by hand): the database is the owner's alone, whatever the directory allows.
+	 * SQLite gives its -wal and -shm files the database file's mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	r = fd < 0 || fchmod(fd, 0600) < 0 ? -errno : 0;
+	if (fd >= 0)
+		(void)close(fd);
+	if (r < 0)
+		return diag_set(d, r, "cannot create '%s' with mode 0600: %s", path, strerror(-r));
+	for (int i = 0; i < 2; i++) { /* left by an older relay, which did not do this */
+		char side[sizeof(path) + 8];
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		if (chmod(side, 0600) < 0 && errno != ENOENT)
+			return diag_set(d, -errno, "cannot make '%s' mode 0600: %s", side,
+			                strerror(errno));
+	}
 	return db_open(path, migrations, ARRAY_SIZE(migrations), ret, d);
 }
 

@@ -14,11 +14,12 @@ test_expect_success 'keys create prints a ready edge.conf fragment and --json th
 	test "$(key_get web-1 role)" = safe-read && test "$(key_get web-2 role)" = safe-write
 '
 
-test_expect_success 'the relay stores no secret, only a verifier, and keeps its keys private' '
+test_expect_success 'the relay stores no secret, only a verifier, and keeps its keys and database private' '
 	secret=$(key_get web-1 secret_key) &&
 	! grep -q -a "$secret" "$TRASH"/relay/* &&
 	test "$(stat -c %a "$TRASH/relay/server.key")" = 600 &&
-	test "$(stat -c %a "$TRASH/relay/ca.key")" = 600
+	test "$(stat -c %a "$TRASH/relay/ca.key")" = 600 &&
+	test "$(stat -c %a "$TRASH/relay/relay.sqlite")" = 600
 '
 
 test_expect_success 'bad key names and roles are bad input (exit 2)' '
