@@ -79,7 +79,9 @@ $(S)/obj/%.o: %.c | $(DEPS_STAMP) $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
 
-lint: deps
+# lint needs the test tools (clang-format, cppcheck, clang-tidy: deps.sh test) and the bpf
+# skeletons the collectors include, so it works on a fresh clone before any build.
+lint: deps $(TEST_STAMP) $(BPF_SKELS)
 	$(Q)sh tests/lint.sh
 
 format:
