@@ -106,7 +106,10 @@ test_expect_success PYTHON3 'patterns: 240 resets from different peers are one p
 	test "$(json_get p.json "[p for p in d[\"patterns\"] if \"reset by peer\" in p[\"template\"]][0][\"count\"]")" = 240 &&
 	json_get p.json "[p for p in d[\"patterns\"] if \"reset by peer\" in p[\"template\"]][0][\"template\"]" >tmpl &&
 	echo "<*> ERROR read tcp <*> read: connection reset by peer" >want && test_cmp want tmpl &&
-	test "$(json_get p.json "sum(x[\"count\"] for x in [p for p in d[\"patterns\"] if \"reset by peer\" in p[\"template\"]][0][\"per_minute\"])")" = 240
+	test "$(json_get p.json "sum(x[\"count\"] for x in [p for p in d[\"patterns\"] if \"reset by peer\" in p[\"template\"]][0][\"per_minute\"])")" = 240 &&
+	grep -m1 "reset by peer" logs/api.log | cut -d" " -f1 >want_first &&
+	json_get p.json "[p for p in d[\"patterns\"] if \"reset by peer\" in p[\"template\"]][0][\"first_seen\"]" >got_first &&
+	test_cmp want_first got_first
 '
 
 test_expect_success PYTHON3 'patterns --changed-since: the resets are new, slow queries spiked, checkpoints are not listed' '
