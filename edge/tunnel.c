@@ -2,7 +2,9 @@
  *
  * States: DOWN (waiting out the backoff) -> CONNECTING (TCP, TLS, upgrade, then the
  * relay's hello and our auth) -> UP (requests both ways, heartbeats). Any failure goes
- * back to DOWN and schedules the next attempt; a successful auth resets the backoff.
+ * back to DOWN and schedules the next attempt; a successful auth resets the backoff,
+ * except after the relay closed the link because another process connected under this
+ * edge's name: then each replacement in a row waits longer (see on_replaced()).
  * Writes go through a queue drained one frame per WRITEABLE callback, as lws requires.
  */
 #include <errno.h>
@@ -89,6 +91,9 @@ struct tunnel {
 	int64_t backoff_min_ms, backoff_max_ms;
 	/* connection */
 	unsigned attempt;
+	unsigned replaced;   /* links taken over by another process with our name, in a row */
+	bool replaced_now;   /* the relay said so on the link that is going away */
+	int64_t authed_mono; /* when the current link authenticated */
 	uint64_t seed;
 	ev_timer retry, heartbeat, watchdog;
 	int64_t heartbeat_ms, last_rx_mono, connect_mono, connected_since_ms;
@@ -425,6 +430,10 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 		link_drop(t, "no hello or auth reply from the relay in time");
 	else if (t->authed && now - t->last_rx_mono > 3 * t->heartbeat_ms)
 		link_drop(t, "nothing from the relay for three heartbeat intervals");
+	/* A link nobody took over for twice the longest backoff: the other process with
+	 * our name, if there was one, is gone. */
+	if (t->authed && t->replaced && now - t->authed_mono > 2 * t->backoff_max_ms)
+		t->replaced = 0;
 }
 
 static void on_auth_reply(void *udata, int err, const cJSON *payload, const char *msg)
@@ -446,6 +455,7 @@ static void on_auth_reply(void *udata, int err, const cJSON *payload, const char
 		str_copy(t->role, role, sizeof(t->role));
 	t->authed = true;
 	t->attempt = 0;
+	t->authed_mono = mono_ms();
 	t->last_error[0] = '\0';
 	t->connected_since_ms = now_ms();
 	ev_timer_set(&t->heartbeat, (double)t->heartbeat_ms / 1000.0,
@@ -506,6 +516,24 @@ static void bad_frame(struct tunnel *t, const char *id, int err, const char *msg
 		link_drop(t, "too many malformed frames from the relay");
 }
 
+/* Another process authenticated as this edge, and the relay let the newer connection
+ * win. Reconnecting at once would take the name back and be taken over in turn, two
+ * edges trading one name several times a second, each time an audit row on the relay.
+ * So every takeover in a row counts as a failed attempt: the two back off to
+ * relay.backoff_max and trade the name at most about once per backoff_max, with this
+ * error in both logs, until one of them stops. */
+static void on_replaced(struct tunnel *t, const char *msg)
+{
+	if (t->replaced < 63)
+		t->replaced++;
+	t->replaced_now = true;
+	snprintf(t->last_error, sizeof(t->last_error),
+	         "relay: %s: another process connected as edge '%s' (two edges with one name?)",
+	         msg, t->edge_id);
+	log_err("relay '%s': %s; backing off (taken over %u times in a row)", t->url, t->last_error,
+	        t->replaced);
+}
+
 static void on_message(struct tunnel *t, const char *data, size_t len)
 {
 	struct proto_msg m;
@@ -546,7 +574,11 @@ static void on_message(struct tunnel *t, const char *data, size_t len)
 		if (!t->last_error[0])
 			snprintf(t->last_error, sizeof(t->last_error), "relay: %s: %s", m.code,
 			         m.message);
-		log_warn("relay '%s' reports %s: %s", t->url, m.code, m.message);
+		if (t->authed &&
+		    !strncmp(m.message, PROTO_REPLACED_MSG, strlen(PROTO_REPLACED_MSG)))
+			on_replaced(t, m.message);
+		else
+			log_warn("relay '%s' reports %s: %s", t->url, m.code, m.message);
 		break;
 	case _PROTO_KIND_MAX:
 		break;
@@ -620,6 +652,9 @@ static void link_gone(struct tunnel *t)
 	}
 	if (was_up && !t->stopping)
 		log_warn("lost the relay '%s'", t->url);
+	if (t->replaced_now)
+		t->attempt = t->replaced;
+	t->replaced_now = false;
 	set_state(t, TUNNEL_DOWN);
 	schedule_retry(t);
 }

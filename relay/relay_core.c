@@ -578,7 +578,7 @@ static void on_auth(struct conn *c, const struct proto_msg *m)
 		                   "new connection from %s replaced the one from %s", c->addr,
 		                   old->addr) < 0)
 			log_warn("cannot write audit row, ignoring");
-		snprintf(why, sizeof(why), "replaced by a newer connection from %s", c->addr);
+		snprintf(why, sizeof(why), PROTO_REPLACED_MSG " from %s", c->addr);
 		HASH_DEL(r->by_name, old);
 		old->registered = false;
 		conn_close(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, why);

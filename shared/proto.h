@@ -22,12 +22,15 @@
 
 #include "shared/diag.h"
 
-#define PROTO_VERSION     1
-#define PROTO_SUBPROTOCOL "ongrid-v1" /* the WebSocket subprotocol name */
-#define PROTO_TYPE_MAX    64          /* bytes in a message type */
-#define PROTO_ID_MAX      64          /* bytes in a message id */
-#define PROTO_CODE_MAX    32          /* bytes in an error code */
-#define PROTO_MSG_MAX     256         /* bytes kept of an error message */
+#define PROTO_VERSION      1
+#define PROTO_SUBPROTOCOL  "ongrid-v1" /* the WebSocket subprotocol name */
+#define PROTO_TYPE_MAX     64          /* bytes in a message type */
+#define PROTO_ID_MAX       64          /* bytes in a message id */
+#define PROTO_CODE_MAX     32          /* bytes in an error code */
+#define PROTO_MSG_MAX      256         /* bytes kept of an error message */
+/* The start of the error message the relay closes an edge's link with when another
+ * connection authenticated under the same edge name (docs/protocol.md, "Duplicates"). */
+#define PROTO_REPLACED_MSG "replaced by a newer connection"
 
 enum proto_kind { PROTO_REQUEST, PROTO_REPLY, PROTO_CANCEL, PROTO_ERROR, _PROTO_KIND_MAX };
 

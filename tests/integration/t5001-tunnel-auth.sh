@@ -126,6 +126,32 @@ test_expect_success 'two edges with the same key are both reported' '
 	"$RELAY" edges -c "$TRASH/relay.conf" | grep "^s-1" | grep -q "key shared"
 '
 
+# duplicates NAME: the relay's edge.duplicate audit rows for edge NAME.
+duplicates() {
+	"$PY" -c "import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM audit WHERE event = 'edge.duplicate' AND edge = ?\", (sys.argv[2],)).fetchone()[0])" \
+		"$TRASH/relay/relay.sqlite" "$1"
+}
+
+test_expect_success 'two edges with one name are reported and back off instead of trading it several times a second' '
+	key_create twin &&
+	for side in a b; do
+		edge_conf twin-$side twin &&
+		sed -i "s/^name = .*/name = \"twin\";/; s/backoff_max = .*/backoff_max = \"30s\";/" \
+			"$TRASH/twin-$side.conf" || return 1
+	done &&
+	edge_start twin-a && wait_for 10 "edge_connected twin" &&
+	edge_start twin-b && sleep 12 &&
+	n=$(duplicates twin) && note "takeovers in 12 s: $n" &&
+	test "$n" -ge 2 && test "$n" -le 10 &&
+	grep -q "edge .twin. connected from .* while already connected from" "$TRASH/relay.log" &&
+	grep -q "another process connected as edge .twin. (two edges with one name?)" "$TRASH/edge-twin-a.log" &&
+	grep -q "another process connected as edge .twin. (two edges with one name?)" "$TRASH/edge-twin-b.log" &&
+	pid=$(cat "$TRASH/edge-twin-b.pid") && kill $pid && { wait $pid 2>/dev/null; true; } &&
+	wait_for 40 "edge_connected twin" &&
+	n=$(duplicates twin) && sleep 3 && test "$(duplicates twin)" = "$n" && edge_connected twin
+'
+
 test_expect_success 'revoking a key cuts its live connection at once, and it stays out' '
 	edgepy auth "$URL" "$(key_get web-2 access_key)" "$(key_get web-2 secret_key)" web-2 --hold 10 >held &
 	pid=$! &&
