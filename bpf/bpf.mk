@@ -11,7 +11,9 @@ else
 BPF_SKELS :=
 endif
 BPF_ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(B)/bpf -Ibpf
+# -Wextra like the rest, minus -Wunused-parameter: libbpf's BPF_PROG() macro declares a ctx
+# parameter that programs reading only their typed arguments never use.
+BPF_CFLAGS := -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(B)/bpf -Ibpf
 
 ifneq ($(wildcard bpf/vmlinux.h),)
 $(B)/bpf/vmlinux.h: bpf/vmlinux.h | $(DEPS_STAMP)
