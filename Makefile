@@ -84,7 +84,7 @@ $(S)/obj/%.o: %.c | $(DEPS_STAMP) $(BPF_SKELS)
 lint: deps $(TEST_STAMP) $(BPF_SKELS)
 	$(Q)sh tests/lint.sh
 
-format:
+format: $(TEST_STAMP)
 	$(Q)git ls-files '*.c' '*.h' | grep -v '^bpf/vmlinux.h$$' | xargs clang-format -i
 
 clean:
