@@ -176,6 +176,9 @@ int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms,
  * "edge.call": the planner's walk to the hosts this one depends on); the same contract. */
 int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int64_t timeout_ms,
              cJSON **ret, struct diag *d);
+/* Wait ms with the session's link still served (its heartbeats answered, a redial made):
+ * the pause before asking a host again that was not connected. */
+void llm_pause(struct llm_session *s, int64_t ms);
 /* Parse a model's tool call ({"id", "name", "arguments"}) into name and an arguments
  * object; every byte of it is hostile. -EPROTO with d naming the fault. */
 int llm_tool_call_parse(const cJSON *call, const char **ret_name, const cJSON **ret_args,

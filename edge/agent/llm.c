@@ -236,6 +236,13 @@ int llm_call(struct llm_session *s, const char *type, const cJSON *payload, int6
 	return r;
 }
 
+void llm_pause(struct llm_session *s, int64_t ms)
+{
+	arm(s, ms);
+	while (!s->timed_out)
+		ev_run(s->loop, EVRUN_ONCE);
+}
+
 int llm_request(struct llm_session *s, const cJSON *payload, int64_t timeout_ms, cJSON **ret,
                 struct diag *d)
 {

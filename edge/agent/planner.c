@@ -26,6 +26,7 @@
 #include "shared/clock.h"
 #include "shared/compiler.h"
 #include "shared/json.h"
+#include "shared/log.h"
 #include "shared/banned.h"
 
 /* Rule thresholds, with why. */
@@ -1140,9 +1141,10 @@ static void topology_step(struct gather *g, cJSON *report)
 #define WALK_OPEN_MS   1500 /* the relay session; the rest of the deadline is the walk's */
 
 /* One relay request as a timeline step (tool_call, then tool_result with a digest);
- * the reply, redacted, or NULL (in the timeline as failed, with why). */
-static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const char *agent,
-                         const char *type, const cJSON *args)
+ * the reply, redacted, or NULL (in the timeline as failed, with why; *ret_err, when given,
+ * gets the error, 0 on success). */
+static cJSON *relay_step_err(struct agent_run *run, struct llm_session *s, const char *agent,
+                             const char *type, const cJSON *args, int *ret_err)
 {
 	int64_t left = run->deadline_ms - mono_ms(), t0 = mono_ms();
 	struct diag d = { 0 };
@@ -1150,6 +1152,8 @@ static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const cha
 	const cJSON *f;
 	int r;
 
+	if (ret_err)
+		*ret_err = -ETIMEDOUT;
 	if (run->steps >= run->max_steps || left <= 0)
 		return NULL;
 	run->steps++;
@@ -1168,7 +1172,45 @@ static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const cha
 	json_add_str(det, "digest", r < 0 ? d.msg : cJSON_IsString(f) ? f->valuestring : "");
 	json_add_num(det, "duration_ms", (double)(mono_ms() - t0));
 	timeline_add(run->tl, agent, "tool_result", det);
+	if (ret_err)
+		*ret_err = r < 0 ? r : 0;
 	return r < 0 ? NULL : res;
+}
+
+static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const char *agent,
+                         const char *type, const cJSON *args)
+{
+	return relay_step_err(run, s, agent, type, args, NULL);
+}
+
+/* A host upstream that is not connected right now (its tunnel restarting, its daemon
+ * killed and brought back) is asked again for a few seconds before the walk gives up on
+ * it: a restart takes a second or two, and the host it skips may be the one at fault. */
+#define WALK_RECONNECT_MS 10000
+#define WALK_RETRY_MS     1500
+
+static cJSON *remote_step(struct gather *g, struct llm_session *s, const char *agent,
+                          const cJSON *args, bool *ret_away)
+{
+	int64_t until = mono_ms() + WALK_RECONNECT_MS;
+	cJSON *res;
+	int r;
+
+	for (;;) {
+		res = relay_step_err(g->run, s, agent, "edge.call", args, &r);
+		if (r != -EHOSTUNREACH) {
+			*ret_away = false;
+			return res;
+		}
+		if (mono_ms() + WALK_RETRY_MS > until ||
+		    g->run->deadline_ms - mono_ms() < 2 * WALK_RETRY_MS)
+			break;
+		log_info("walk: %s is not connected to the relay; asking again shortly",
+		         jstr(args, "target"));
+		llm_pause(s, WALK_RETRY_MS);
+	}
+	*ret_away = true;
+	return NULL;
 }
 
 /* The facts of one remote host: the local metric questions, through edge.call. */
@@ -1178,6 +1220,7 @@ static cJSON *remote_facts(struct gather *g, struct llm_session *s, const cJSON 
 	static const char *const keys[] = { "exits",    "oom",       "fs_used", "retrans",
 		                            "connfail", "mem_avail", NULL };
 	cJSON *facts = json_arr();
+	bool away = false;
 
 	for (const char *const *k = keys; *k; k++) {
 		const cJSON *lf = find_fact(local, *k);
@@ -1190,7 +1233,11 @@ static cJSON *remote_facts(struct gather *g, struct llm_session *s, const cJSON 
 		json_add_str(a, "tool", "query_metrics");
 		json_add(a, "args",
 		         cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lf, "args"), true));
-		res = relay_step(g->run, s, jstr(lf, "agent"), "edge.call", a);
+		res = remote_step(g, s, jstr(lf, "agent"), a, &away);
+		if (away) { /* not back within WALK_RECONNECT_MS: its other questions would fail too */
+			cJSON_Delete(a);
+			break;
+		}
 		if (!res || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(res, "evidence"))) {
 			cJSON_Delete(res);
 			cJSON_Delete(a);

@@ -224,12 +224,18 @@ test_expect_success 'ongrid faults: web asks a model now, whose provider answers
 	mock_post slack _ratelimit "{\"method\": \"chat.postMessage\", \"count\": 2, \"retry_after\": 1}" >/dev/null
 '
 
-test_expect_success 'db crash-loops again: a thread of its own, exactly one report naming db, nothing posted twice' '
+test_expect_success 'db crash-loops again, with db'"'"'s tunnel down when web'"'"'s walk first asks it (it waits, asks again once db is back): a thread of its own, exactly one report naming db, nothing posted twice' '
+	dold=$(json_get db/tunnel.json .pid) && test -n "$dold" &&
+	in_host db kill "$dold" &&
+	wait_for 20 "! edge_connected db" &&
 	touch db-broken &&
 	in_host db kill "$(cat db-svc.pid)" &&
 	wait_for 120 "test \"\$(alert_row \"SELECT count(*) FROM alerts WHERE alertname = \\\"$ALERT\\\" AND thread_id != \\\"\\\"\")\" = 2" &&
 	thread2=$(alert_row "SELECT thread_id FROM alerts WHERE alertname = \"$ALERT\" AND status = \"firing\"") &&
 	test -n "$thread2" && test "$thread2" != "$(cat thread)" && echo "$thread2" >thread2 &&
+	wait_for 90 "grep -q \"walk: db is not connected to the relay\" \"$TRASH/edge-web.log\"" &&
+	EDGE_WRAP="$(host_enter db)" edge_start db &&
+	wait_for 30 "edge_connected db" &&
 	wait_for 90 "test \"\$(in_thread $thread2 \"*Summary*\")\" = 1" &&
 	smsgs "[m[\"text\"] for m in d.values() if \"*Summary*\" in (m[\"text\"] or \"\") and m.get(\"thread_ts\") == \"$thread2\"][0]" >report2.txt &&
 	cat report2.txt &&
