@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "edge/edge.h"
+#include "edge/outbox.h"
 #include "edge/tools/gate.h"
 #include "shared/cli.h"
 #include "shared/compiler.h"
@@ -29,6 +30,47 @@ static void print_pending(const cJSON *list)
 		       cJSON_GetObjectItemCaseSensitive(e, "expires")->valuestring);
 		cJSON_free(args);
 	}
+}
+
+/* A decision that ended the approval (the call ran, failed or was denied) is queued for
+ * the relay as "approval.result", whoever made it: pressed in a chat thread, the outcome
+ * still reaches that thread when the link dropped while the call ran (the reply to
+ * approval.decide died with it); made here at the host, it reaches the thread that shows
+ * the proposal. The outbox delivers it once; the relay posts an outcome once per action. */
+static void queue_result(const struct edge_conf *c, const char *id, const char *who,
+                         const cJSON *res)
+{
+	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "status"));
+	const char *finding = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(res, "evidence"), "finding"));
+	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "error"));
+	const char *tool = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "tool"));
+	struct outbox *ob = NULL;
+	struct diag d = { 0 };
+	char path[4096];
+	cJSON *body;
+
+	if (!c->relay_url || !*c->relay_url || !st ||
+	    (strcmp(st, "executed") != 0 && strcmp(st, "failed") != 0 && strcmp(st, "denied") != 0))
+		return;
+	body = json_obj();
+	json_add_str(body, "action_id", id);
+	json_add_str(body, "tool", tool ? tool : "");
+	json_add_str(body, "status", st);
+	json_add_str(body, "by", who);
+	if (finding)
+		json_add_str(body, "finding", finding);
+	if (error)
+		json_add_str(body, "error", error);
+	snprintf(path, sizeof(path), "%s/%s", c->data_dir, OUTBOX_FILE);
+	if (outbox_open(path, c->outbox_max_rows, &ob, &d) < 0 ||
+	    outbox_put(ob, "approval.result", body, NULL, &d) < 0)
+		fprintf(stderr,
+		        "ongrid-edge: warning: the outcome of %s is recorded here but not queued "
+		        "for the relay: %s\n",
+		        id, d.msg);
+	outbox_close(ob);
+	cJSON_Delete(body);
 }
 
 static int decide(int argc, char **argv, bool approve)
@@ -64,6 +106,8 @@ static int decide(int argc, char **argv, bool approve)
 		r = gate_pending(g, &res, &d);
 	else if (r == 0)
 		r = gate_decide(g, args[0], cmd_tool_identity(as), approve, &res, &d);
+	if (r == 0 && !list)
+		queue_result(&c, args[0], cmd_tool_identity(as), res);
 	if (r < 0) {
 		fprintf(stderr, "ongrid-edge %s: %s\n", cmd, d.msg);
 		r = r == -ENOENT || r == -EINVAL ? 2 : 1;

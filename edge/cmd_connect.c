@@ -9,8 +9,8 @@
  * (safe-read) and note (safe-write: appends a line to data_dir/notes.log).
  *
  * The relay's merged topology needs this host's service graph: connect scans it (topo.c)
- * and sends it as "topology.report" at every connect and every relay.topology_interval;
- * --topology FILE sends that file's graph instead.
+ * at every connect and every relay.topology_interval and queues it in the outbox (kind
+ * "topology") when it changed; --topology FILE queues that file's graph instead.
  *
  * With --call TYPE ['JSON'], connect sends one request once the tunnel is up, prints the
  * reply's payload and exits: 0 on success, 1 when the relay answered an error or could
@@ -59,8 +59,11 @@ struct connect_ctx {
 	const struct edge_conf *conf;
 	struct tunnel *tunnel;
 	struct gate *gate;   /* the tool registry's gate; NULL when it could not open */
-	cJSON *topology;     /* --topology FILE: sent as "topology.report" at every connect */
-	ev_timer topo_timer; /* without --topology: this host's graph, scanned and sent */
+	cJSON *topology;     /* --topology FILE: the graph queued instead of this host's */
+	ev_timer topo_timer; /* this host's graph, scanned and queued when it changed */
+	struct outbox *ob;   /* what the relay must get (owned by cmd_connect) */
+	struct outbox_pump *pump;
+	uint64_t topo_hash; /* of the graph queued last; 0 = none yet */
 	/* --call */
 	const char *call_type;
 	cJSON *call_payload;
@@ -251,13 +254,6 @@ static void on_call_reply(void *udata, int err, const cJSON *payload, const char
 	ev_break(cx->loop, EVBREAK_ALL);
 }
 
-static void on_topology_reply(void *udata, int err, const cJSON *payload, const char *msg)
-{
-	(void)udata, (void)payload;
-	if (err && err != -ECONNRESET && err != -ESHUTDOWN)
-		log_warn("the relay refused this edge's topology: %s", msg ? msg : "");
-}
-
 /* ongrid's own connections (this tunnel, an investigation's session) lead to the relay,
  * which no service here depends on: in the merged graph they would make the relay look
  * like every host's upstream. */
@@ -273,13 +269,31 @@ static void drop_own_connections(cJSON *rep)
 	}
 }
 
-/* The graph the relay merges: the --topology file as given, or this host's now. */
-static void send_topology(struct connect_ctx *cx)
+/* FNV-1a: enough to tell one graph from the next; a collision costs one missed update,
+ * which the next change makes good. */
+static uint64_t text_hash(const char *text)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+/* The graph the relay merges (the --topology file as given, or this host's now), queued
+ * in the outbox as "topology" when it differs from the one queued last: a change made
+ * while the relay is away waits on disk and is delivered once, and an older undelivered
+ * graph is replaced, not sent first (outbox_put_latest). */
+static void queue_topology(struct connect_ctx *cx)
 {
 	struct topo *t = NULL;
 	struct diag d = { 0 };
 	cJSON *rep = cx->topology;
+	uint64_t h;
+	char *text;
 
+	if (!cx->ob)
+		return;
 	if (!rep) {
 		if (topo_scan(&t, &d) < 0) {
 			log_warn("cannot read this host's connections for the relay's topology: %s",
@@ -290,23 +304,29 @@ static void send_topology(struct connect_ctx *cx)
 		topo_free(t);
 		drop_own_connections(rep);
 	}
-	if (tunnel_request(cx->tunnel, "topology.report", rep, 10000, on_topology_reply, cx, NULL) <
-	    0)
-		log_warn("cannot send the topology report, ignoring");
+	text = json_print(rep, false);
+	h = text_hash(text);
+	free(text);
+	if (h != cx->topo_hash) {
+		if (outbox_put_latest(cx->ob, "topology", rep, NULL, &d) < 0) {
+			log_warn("cannot queue the topology for the relay: %s", d.msg);
+		} else {
+			cx->topo_hash = h;
+			outbox_pump_kick(cx->pump);
+		}
+	}
 	if (rep != cx->topology)
 		cJSON_Delete(rep);
 }
 
-/* Services come and go after the tunnel connected: the relay gets the graph again every
- * relay.topology_interval while the tunnel is up (a report while it is down would only
- * be stale by the time it is read; the next connect sends a fresh one). */
+/* Services come and go: the graph is scanned every relay.topology_interval, whether the
+ * tunnel is up or not, and a change waits in the outbox while the relay is away. */
 static void on_topology_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct connect_ctx *cx = container_of(w, struct connect_ctx, topo_timer);
 
 	(void)loop, (void)revents;
-	if (tunnel_get_state(cx->tunnel) == TUNNEL_UP)
-		send_topology(cx);
+	queue_topology(cx);
 }
 
 static void on_state(void *udata, enum tunnel_state s)
@@ -319,8 +339,8 @@ static void on_state(void *udata, enum tunnel_state s)
 		log_warn("cannot write %s/tunnel.json for status, ignoring", cx->conf->data_dir);
 	if (s != TUNNEL_UP)
 		return;
-	if (!cx->call_type)
-		send_topology(cx);
+	if (!cx->call_type) /* a change since the last scan goes now, not at the next tick */
+		queue_topology(cx);
 	if (cx->call_type && !cx->sent) {
 		cx->sent = true;
 		r = tunnel_request(cx->tunnel, cx->call_type, cx->call_payload, cx->timeout_ms,
@@ -525,6 +545,8 @@ int cmd_connect(int argc, char **argv)
 			r = outbox_open(obpath, conf.outbox_max_rows, &ob, &d);
 		if (r == 0)
 			r = outbox_pump_start(cx.loop, ob, cx.tunnel, &pump);
+		cx.ob = ob;
+		cx.pump = pump;
 		if (r < 0) {
 			log_err("cannot open the outbox '%s': %s", obpath,
 			        d.code ? d.msg : strerror(-r));

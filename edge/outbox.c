@@ -127,6 +127,30 @@ int outbox_put(struct outbox *ob, const char *kind, const cJSON *body, char *ret
 	return r;
 }
 
+int outbox_put_latest(struct outbox *ob, const char *kind, const cJSON *body, char *ret_id,
+                      struct diag *d)
+{
+	sqlite3_stmt *st;
+	int r = db_exec(ob->db, "BEGIN IMMEDIATE", d);
+
+	if (r < 0)
+		return r;
+	r = db_prepare(ob->db, "DELETE FROM outbox WHERE kind = ?", &st, d);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = diag_set(d, -EIO, "outbox: %s", sqlite3_errmsg(ob->db));
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = outbox_put(ob, kind, body, ret_id, d);
+	if (r == 0)
+		r = db_exec(ob->db, "COMMIT", d);
+	if (r < 0)
+		(void)db_exec(ob->db, "ROLLBACK", NULL);
+	return r;
+}
+
 int outbox_peek(struct outbox *ob, int64_t after_seq, size_t max, struct outbox_msg *ret,
                 size_t *ret_n)
 {

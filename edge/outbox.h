@@ -50,6 +50,12 @@ void outbox_close(struct outbox *ob); /* NULL-safe */
  * OUTBOX_BODY_MAX or the queue holds max_rows; -EINVAL for a bad kind. Durable on return. */
 int outbox_put(struct outbox *ob, const char *kind, const cJSON *body, char *ret_id,
                struct diag *d);
+/* Queue body as the one message of its kind still waiting: undelivered messages of that
+ * kind are dropped in the same transaction. For a state where only the latest counts
+ * (the host's topology): an update made while the relay is away waits, superseded ones do
+ * not pile up. One already sent and not yet acked may still arrive before this one. */
+int outbox_put_latest(struct outbox *ob, const char *kind, const cJSON *body, char *ret_id,
+                      struct diag *d);
 /* Up to max messages with seq > after_seq, oldest first, into ret (caller releases each
  * with outbox_msg_release). */
 int outbox_peek(struct outbox *ob, int64_t after_seq, size_t max, struct outbox_msg *ret,

@@ -84,7 +84,13 @@ static const char schema[] =
         "  decided_by TEXT,"
         "  decided_ms INTEGER,"
         "  msg_chat TEXT,"
-        "  msg_id TEXT);";
+        "  msg_id TEXT);"
+        /* One row per action whose outcome (ran, failed, denied) was posted in its thread:
+         * the reply to approval.decide and the edge's approval.result may both bring it. */
+        "CREATE TABLE IF NOT EXISTS chat_outcomes ("
+        "  action_id TEXT PRIMARY KEY,"
+        "  status TEXT NOT NULL,"
+        "  posted_ms INTEGER NOT NULL);";
 
 struct chat;
 
@@ -1067,6 +1073,39 @@ static void close_buttons(struct chat *c, const struct approval_row *a, const ch
 	item_push(it);
 }
 
+/* True for the first caller with this action's outcome: it posts it; later ones do not.
+ * The insert is atomic, so the reply and the outbox copy cannot both win. */
+static bool outcome_claim(struct chat *c, const char *action_id, const char *status)
+{
+	sqlite3_stmt *st;
+	bool won;
+
+	if (db_prepare(c->db,
+	               "INSERT OR IGNORE INTO chat_outcomes(action_id, status, posted_ms) "
+	               "VALUES (?, ?, ?)",
+	               &st, NULL) < 0)
+		return true; /* better twice than never */
+	sqlite3_bind_text(st, 1, action_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms());
+	won = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(c->db) == 1;
+	sqlite3_finalize(st);
+	return won;
+}
+
+static bool is_outcome(const char *status)
+{
+	return status && (!strcmp(status, "executed") || !strcmp(status, "failed") ||
+	                  !strcmp(status, "denied"));
+}
+
+/* The link to the edge dropped (or the relay restarted) while it ran the call: the
+ * decision may well be recorded there, and its outcome comes through the edge's outbox. */
+static bool link_dropped(int err)
+{
+	return err == -ECONNRESET || err == -ESHUTDOWN || err == -ENOTCONN || err == -EPIPE;
+}
+
 static void on_decided(void *udata, int err, const cJSON *payload, const char *msg)
 {
 	struct decide *dc = udata;
@@ -1094,12 +1133,19 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 	}
 	q = queue_of(c, a.platform);
 	if (err) {
+		/* pressing again is safe: an edge that recorded it answers what it did */
 		approval_set(c, dc->action_id, "proposed", NULL, NULL);
 		audit(c, "chat.approval.failed", dc->edge, "action %s %s by %s: edge said %s",
 		      dc->action_id, dc->approve ? "approve" : "deny", by,
 		      msg ? msg : proto_code_from_errno(err));
 		if (q) {
-			if (err == -ETIMEDOUT)
+			if (link_dropped(err))
+				say(q, a.chat_id, a.thread_id,
+				    "The link to %s dropped while it recorded the decision on %s; "
+				    "if it ran, the outcome follows here once %s is back (pressing "
+				    "again is safe: %s runs nothing twice).",
+				    dc->edge, dc->action_id, dc->edge, dc->edge);
+			else if (err == -ETIMEDOUT)
 				say(q, a.chat_id, a.thread_id,
 				    "%s did not answer about %s in time; it may still be running "
 				    "there (ongrid-edge approve --list on the host).",
@@ -1138,6 +1184,12 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 	      est ? est : "");
 	snprintf(line, sizeof(line), "%s %s (%s) %s by %s", dc->approve ? "Approved" : "Denied",
 	         dc->action_id, a.tool, dc->approve ? "on its way to the edge" : "not run", by);
+	/* the edge's approval.result may have come first (through its outbox) and said it */
+	if (is_outcome(est) && !(recorded && recorded->type == cJSON_False) &&
+	    !outcome_claim(c, dc->action_id, est)) {
+		free(dc);
+		return;
+	}
 	close_buttons(c, &a, line);
 	if (q) {
 		say(q, a.chat_id, a.thread_id, "%s: %s recorded it.", line, dc->edge);
@@ -1154,6 +1206,55 @@ static void on_decided(void *udata, int err, const cJSON *payload, const char *m
 		mark_done(q, a.chat_id);
 	}
 	free(dc);
+}
+
+/* "approval.result" through an edge's outbox: a decision there ended the approval (it ran,
+ * failed or was denied), made in this thread while the link dropped under the run, or at
+ * the host with `ongrid-edge approve|deny`. Posted once per action (outcome_claim); an
+ * action this relay never showed in a thread is the host's own business. */
+static void on_approval_result(void *udata, const char *edge, const char *msg_id, const cJSON *body)
+{
+	struct chat *c = udata;
+	const char *id = jstr(body, "action_id"), *st = jstr(body, "status"),
+	           *by = jstr(body, "by"), *finding = jstr(body, "finding"),
+	           *failure = jstr(body, "error");
+	struct approval_row a;
+	struct outq *q;
+	char line[700];
+	bool ran;
+
+	if (!id || !is_outcome(st) || !by) {
+		log_warn("edge %s sent a malformed approval.result (%s)", edge, msg_id);
+		return;
+	}
+	if (approval_get(c, id, &a) < 0 || strcmp(a.edge, edge) != 0) {
+		log_debug("approval.result %s from %s: not an action shown in a thread here", id,
+		          edge);
+		return;
+	}
+	if (c->closing || !outcome_claim(c, id, st))
+		return;
+	ran = strcmp(st, "denied") != 0;
+	approval_set(c, id, ran ? "approved" : "denied", NULL, by);
+	audit(c, ran ? "chat.approval.approved" : "chat.approval.denied", edge,
+	      "action %s (%s %s) %s by %s on %s, delivered through its outbox", id, a.tool, a.cls,
+	      st, by, edge);
+	snprintf(line, sizeof(line), "%s %s (%s) by %s on %s", ran ? "Approved" : "Denied", id,
+	         a.tool, by, edge);
+	close_buttons(c, &a, line);
+	q = queue_of(c, a.platform);
+	if (!q)
+		return;
+	if (ran)
+		say(q, a.chat_id, a.thread_id, "%s on %s: %s%s%s (approved by %s)", a.tool, edge,
+		    st, finding || failure ? ": " : "",
+		    finding   ? finding
+		    : failure ? failure
+		              : "",
+		    by);
+	else
+		say(q, a.chat_id, a.thread_id, "%s: not run.", line);
+	mark_done(q, a.chat_id);
 }
 
 static bool handle_decision(struct chat *c, struct outq *q, const struct chat_event *ev,
@@ -1631,6 +1732,8 @@ int chat_start(struct relay *r, const struct relay_conf *conf, struct diag *d)
 	rc = relay_register_handler(r, "investigate.progress", on_progress, c);
 	if (rc == 0)
 		rc = inbox_subscribe(r, "investigate.report", on_late_report, c);
+	if (rc == 0)
+		rc = inbox_subscribe(r, "approval.result", on_approval_result, c);
 	if (rc < 0) {
 		chat_free(c);
 		return diag_set(d, rc, "cannot register investigate.progress");

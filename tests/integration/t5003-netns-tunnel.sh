@@ -146,4 +146,48 @@ assert n == (5, 5), n
 "
 '
 
+# The host's graph is a state the outbox carries too: C (a third edge, in B's namespace)
+# scans it every second; a listener started there while the relay is down waits in C's
+# outbox as one "topology" message however many scans run, and reaches the relay once.
+topo_rows() { # DB TABLE EDGE [TEXT]: topology messages of EDGE in DB's TABLE (with TEXT)
+	"$PY" - "$@" <<-\EOPY
+	import sqlite3, sys
+	db, table, edge = sys.argv[1:4]
+	text = sys.argv[4] if len(sys.argv) > 4 else ""
+	sql = "SELECT count(*) FROM " + table + " WHERE kind = 'topology' AND instr(body, ?) > 0"
+	args = [text]
+	if table == "inbox":  # the relay's: every edge's messages
+	    sql, args = sql + " AND edge = ?", args + [edge]
+	print(sqlite3.connect(db).execute(sql, args).fetchone()[0])
+	EOPY
+}
+outbox_topo() { topo_rows "$TRASH/$1/outbox.sqlite" outbox "$@"; }
+inbox_topo() { topo_rows "$TRASH/relay/relay.sqlite" inbox "$@"; }
+
+test_expect_success 'a service started while the relay is down reaches its topology after the restart, through the outbox, once' '
+	key_create c &&
+	EDGE_URL="wss://10.200.52.1:$PORT/" edge_conf c c &&
+	sed -i "s/backoff_max = \"2s\";/backoff_max = \"2s\"; topology_interval = \"1s\";/" c.conf &&
+	grep -q "topology_interval = \"1s\"" c.conf &&
+	EDGE_WRAP="ip netns exec $NB" edge_start c &&
+	wait_for 15 "edge_connected c" &&
+	wait_for 15 "test \$(inbox_topo c) -ge 1" &&
+	relay_kill9 &&
+	daemon_start listener ip netns exec $NB "$PY" -c "import socket, time
+s = socket.socket(); s.bind((\"0.0.0.0\", 6390)); s.listen(); time.sleep(100000)" &&
+	wait_for 15 "test \$(outbox_topo c 6390) = 1" &&
+	sleep 3 &&
+	test "$(outbox_topo c)" = 1 &&
+	test "$(inbox_topo c 6390)" = 0 &&
+	RELAY_WRAP="ip netns exec $NR" relay_start &&
+	wait_for 30 "edge_connected c" &&
+	wait_for 15 "test \$(outbox_topo c) = 0" &&
+	in_ns $NA "$EDGE" connect -c "$TRASH/a.conf" --call topology.find "{\"query\": \"c\"}" --json >cnode &&
+	test "$(json_get cnode "d[\"nodes\"][0][\"id\"]")" = host:c &&
+	in_ns $NA "$EDGE" connect -c "$TRASH/a.conf" --call topology.expand "{\"node\": \"c\", \"hops\": 1, \"direction\": \"both\"}" --json >cgraph &&
+	grep -q "service:c:6390" cgraph &&
+	sleep 3 &&
+	test "$(inbox_topo c 6390)" = 1
+'
+
 test_done

@@ -26,6 +26,7 @@ EOS
 cat >restart.sh <<EOS
 #!/bin/sh
 date +%s >>"$TRASH/restarts"
+if [ -e "$TRASH/slow" ]; then sleep 5; fi
 rm -f "$TRASH/broken"
 EOS
 chmod +x t6005-worker restart.sh
@@ -35,6 +36,8 @@ T1=1610243000.000100
 T2=1610243100.000100
 T3=1610243200.000100
 T4=1610243300.000100
+T5=1610243400.000100
+T6=1610243500.000100
 # the model: propose the restart, then conclude
 SCRIPT='{"rules":[{"provider":"openai","steps":[
 	{"type":"tool_call","id":"c1","name":"restart_service","arguments":{"unit":"t6005-worker"}},
@@ -207,6 +210,56 @@ test_expect_success BPF,PYTHON3 'the relay killed -9 while the edge investigates
 	grep -q "was lost with the link; its report goes through the outbox" "$TRASH/edge-web-6.log" &&
 	sleep 2 &&
 	test "$(smsgs "len([m for m in d.values() if m[\"thread_ts\"] == \"$T4\" and \"*Summary*\" in (m[\"text\"] or \"\")])")" = 1
+'
+
+# The outcome of a decision goes through the edge's outbox too (approval.result): made at
+# the host with the CLI, it reaches the thread that shows the proposal; made in the thread
+# while the relay dies under the run, it still reaches the thread after the restart. Once.
+nposts() { # TEXT THREAD: how many messages in the thread contain TEXT
+	smsgs "len([m for m in d.values() if m[\"thread_ts\"] == \"$2\" and \"$1\" in (m[\"text\"] or \"\")])"
+}
+relay_row() { # SQL over relay.sqlite, one value
+	"$PY" -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' \
+		"$TRASH/relay/relay.sqlite" "$1"
+}
+
+test_expect_success BPF,PYTHON3 'approved at the host with `ongrid-edge approve`: the thread that shows the proposal gets the outcome once, and its buttons are closed' '
+	sed -i "s|tools = { double_sign = true; approvers = \[ \"slack:U333\" \];|tools = { double_sign = false;|" web-6.conf &&
+	grep -q "tools = { double_sign = false; restart_commands" web-6.conf &&
+	crash_again_and_ask $T5 "<@UBOT> t6005-worker on web-6 crashes once more, why?" &&
+	id=$(cat $T5.id) &&
+	bts=$(smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]") &&
+	n0=$(nrestarts) &&
+	"$EDGE" approve -c web-6.conf --as ops-at-host "$id" &&
+	test "$(nrestarts)" = $((n0 + 1)) &&
+	wait_for 20 "in_thread \"restart_service on web-6: executed\" $T5" &&
+	in_thread "(approved by ops-at-host)" $T5 &&
+	test "$(relay_row "SELECT status || \" \" || decided_by FROM chat_approvals WHERE action_id = \"$id\"")" = "approved ops-at-host" &&
+	wait_for 10 "test \"\$(smsgs \"d[\\\"$bts\\\"][\\\"blocks\\\"]\")\" = \"[]\"" &&
+	press U333 approve "$id" "$bts" $T5 &&
+	sleep 2 &&
+	test "$(nrestarts)" = $((n0 + 1)) &&
+	test "$(nposts "restart_service on web-6: executed" $T5)" = 1
+'
+
+test_expect_success BPF,PYTHON3 'the relay killed -9 while the approved restart runs: after the restart the thread gets the outcome once; it ran once' '
+	crash_again_and_ask $T6 "<@UBOT> and t6005-worker on web-6 again?" &&
+	id=$(cat $T6.id) &&
+	b=$(smsgs "[ts for ts, m in d.items() if any(e.get(\"value\") == \"$id\" for b in (m[\"blocks\"] or []) for e in b.get(\"elements\", []))][0]") &&
+	n0=$(nrestarts) &&
+	touch slow && test_when_finished "rm -f slow" &&
+	press U333 approve "$id" "$b" $T6 &&
+	wait_for 15 "test \$(nrestarts) = $((n0 + 1))" &&
+	relay_kill9 &&
+	! in_thread "restart_service on web-6: executed" $T6 &&
+	relay_start &&
+	wait_for 10 "grep -q \"Socket Mode connected\" \"$TRASH/relay.log\"" &&
+	wait_for 30 "in_thread \"restart_service on web-6: executed\" $T6" &&
+	test "$(edge_db "SELECT status FROM approvals WHERE id = \"$id\"")" = "[[\"done\"]]" &&
+	test "$(relay_row "SELECT status FROM chat_approvals WHERE action_id = \"$id\"")" = approved &&
+	sleep 2 &&
+	test "$(nposts "restart_service on web-6: executed" $T6)" = 1 &&
+	test "$(nrestarts)" = $((n0 + 1))
 '
 
 test_done
