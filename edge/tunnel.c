@@ -1008,7 +1008,7 @@ void tunnel_close(struct tunnel *t)
 	free(t->host);
 	free(t->path);
 	free(t->url);
-	OPENSSL_cleanse(t->key_hex, sizeof(t->key_hex));
+	explicit_bzero(t->key_hex, sizeof(t->key_hex));
 	free(t);
 }
 

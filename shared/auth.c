@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <uthash.h>
 
@@ -66,10 +66,18 @@ int auth_random_hex(char *out, size_t outsz, size_t nbytes)
 
 	if (nbytes > sizeof(buf) || outsz < 2 * nbytes + 1)
 		return -EINVAL;
-	if (RAND_bytes(buf, (int)nbytes) != 1)
-		return -EIO;
+	/* the kernel's CSPRNG, as RAND_bytes seeds from: an outbox id in the edge daemon must
+	 * not map libcrypto (edge/tls_lazy.c) */
+	for (size_t got = 0; got < nbytes;) {
+		ssize_t k = getrandom(buf + got, nbytes - got, 0);
+
+		if (k < 0 && errno != EINTR)
+			return -EIO;
+		if (k > 0)
+			got += (size_t)k;
+	}
 	to_hex(buf, nbytes, out);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 
@@ -134,7 +142,7 @@ int auth_derive_key(const char *secret, char *out_hex, size_t outsz)
 	r = hmac(secret, strlen(secret), label, sizeof(label) - 1, k);
 	if (r == 0)
 		to_hex(k, sizeof(k), out_hex);
-	OPENSSL_cleanse(k, sizeof(k));
+	explicit_bzero(k, sizeof(k));
 	return r;
 }
 
@@ -154,7 +162,7 @@ static int compute_mac(const char *key_hex, const char *access_key, const char *
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return -EINVAL;
 	r = hmac(k, sizeof(k), msg, (size_t)n, out);
-	OPENSSL_cleanse(k, sizeof(k));
+	explicit_bzero(k, sizeof(k));
 	return r;
 }
 
