@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "edge/change.h"
+#include "edge/link_watch.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -79,6 +80,7 @@ enum {
 	SRC_AUTH,
 	SRC_WTMP,
 	SRC_KMSG,
+	SRC_NETLINK,
 	SRC_INOTIFY,
 	SRC_FANOTIFY,
 	SRC_PROC,
@@ -90,6 +92,7 @@ struct change {
 	sqlite3 *db;
 	sqlite3_stmt *ins;
 	int ino_fd, fan_fd, kmsg_fd;
+	struct link_watch *links; /* link up/down from rtnetlink; NULL when off */
 	struct watch *watches;
 	size_t nwatches;
 	struct procrec *procs;
@@ -579,6 +582,11 @@ static void read_kmsg(struct change *ch, int fd)
 	}
 }
 
+static void record_link(void *udata, const struct change_event *ev)
+{
+	(void)record(udata, ev);
+}
+
 /* ---- file watches -------------------------------------------------------------- */
 
 static bool under(const char *path, const char *dir)
@@ -865,8 +873,8 @@ static void poll_procs(struct change *ch, int64_t now)
 static void init_sources(struct change *ch)
 {
 	static const char *const names[SRC_N] = {
-		"dpkg.log", "apt/history.log", "auth.log", "wtmp",
-		"kmsg",     "inotify",         "fanotify", "proc"
+		"dpkg.log", "apt/history.log", "auth.log", "wtmp", "kmsg",
+		"netlink",  "inotify",         "fanotify", "proc"
 	};
 	for (int i = 0; i < SRC_N; i++) {
 		ch->src[i].name = names[i];
@@ -930,8 +938,16 @@ int change_open(const struct edge_conf *c, struct change **ret, struct diag *d)
 		ch->src[SRC_KMSG].on = ch->kmsg_fd >= 0;
 		snprintf(ch->src[SRC_KMSG].why, sizeof(ch->src[SRC_KMSG].why), "%s",
 		         ch->kmsg_fd >= 0 ? "" : strerror(errno));
+		/* drivers that print nothing on a carrier change (veth, virtio on many
+		 * hypervisors): the kernel still announces it on rtnetlink */
+		struct diag ld = { 0 };
+		ch->src[SRC_NETLINK].on = link_watch_open(&ch->links, &ld) == 0;
+		snprintf(ch->src[SRC_NETLINK].why, sizeof(ch->src[SRC_NETLINK].why), "%.150s",
+		         ch->links ? "" : ld.msg);
 	} else {
 		snprintf(ch->src[SRC_KMSG].why, sizeof(ch->src[SRC_KMSG].why),
+		         "changes.kmsg is off");
+		snprintf(ch->src[SRC_NETLINK].why, sizeof(ch->src[SRC_NETLINK].why),
 		         "changes.kmsg is off");
 	}
 	ch->src[SRC_PROC].on = true;
@@ -952,6 +968,7 @@ void change_close(struct change *ch)
 		close(ch->fan_fd);
 	if (ch->kmsg_fd >= 0)
 		close(ch->kmsg_fd);
+	link_watch_close(ch->links);
 	for (size_t i = 0; i < ch->nwatches; i++)
 		free(ch->watches[i].path);
 	free(ch->watches);
@@ -975,6 +992,8 @@ int change_poll(struct change *ch, int64_t now)
 	read_wtmp(ch);
 	if (ch->kmsg_fd >= 0)
 		read_kmsg(ch, ch->kmsg_fd);
+	if (ch->links)
+		link_watch_read(ch->links, now, record_link, ch);
 	poll_procs(ch, now);
 	if (now - ch->last_retention_ms > (int64_t)3600 * 1000) {
 		sqlite3_stmt *st = NULL;

@@ -146,7 +146,8 @@ static const struct conf_key keys[] = {
 	K("changes.wtmp", CONF_STRING, "/var/log/wtmp", changes_wtmp,
 	  "Login records (utmp format)."),
 	K("changes.kmsg", CONF_BOOL, "true", changes_kmsg,
-	  "Read the kernel ring buffer (/dev/kmsg) for OOM kills, I/O errors and link changes."),
+	  "Read the kernel ring buffer (/dev/kmsg) for OOM kills, I/O errors and link changes, "
+	  "and rtnetlink for links going up and down."),
 	{ "changes.retention", CONF_DURATION, "30d",
 	  offsetof(struct edge_conf, changes_retention_ms),
 	  "Change events older than this are deleted.", 3600000, 31536000000LL, NULL },

@@ -116,6 +116,36 @@ b = [bytearray(1 << 20) for _ in range(200)]
 	json_get ev.json "d[\"evidence\"][\"findings\"][1]" | grep -q "kernel ogoom4105"
 '
 
+# Link flaps: veth prints nothing to kmsg on a carrier change, so these come from rtnetlink.
+# A second edge daemon runs inside a network namespace of our own (netlink is per
+# namespace), with a veth pair in it: one end taken down, the other loses its carrier.
+NS=ongrid-t4105-$$
+sed -e "s|$TRASH/data|$TRASH/data-ns|" -e "s|$TRASH/run/edge.sock|$TRASH/run/edge-ns.sock|" \
+	edge.conf >edge-ns.conf
+nsevents() { "$EDGE" tool -c edge-ns.conf query_change_events "{\"kind\":\"kernel\",\"match\":\"$1\",\"minutes\":10}" --json >nsev.json && json_get nsev.json "$2"; }
+
+test_expect_success NETNS 'a link losing its carrier and getting it back: down, then up, in order (from rtnetlink)' '
+	ip netns add $NS && at_exit "ip netns del $NS" &&
+	ip -n $NS link add ogv4105a type veth peer name ogv4105b &&
+	ip -n $NS link set ogv4105a up && ip -n $NS link set ogv4105b up &&
+	daemon_start edge-ns ip netns exec $NS "$EDGE" run -c edge-ns.conf &&
+	wait_for 15 "test -S run/edge-ns.sock" &&
+	sleep 2 &&
+	nsevents ogv4105 .evidence.events >before.txt &&
+	test "$(cat before.txt)" = "[]" &&
+	ip -n $NS link set ogv4105b down &&
+	wait_for 10 "nsevents ogv4105a .evidence.events | grep -q \"link ogv4105a down (no carrier)\"" &&
+	ip -n $NS link set ogv4105b up &&
+	wait_for 10 "nsevents ogv4105a .evidence.events | grep -q \"link ogv4105a up\"" &&
+	json_get nsev.json "[e[\"detail\"] for e in reversed(d[\"evidence\"][\"events\"])]" >a.txt &&
+	test "$(cat a.txt)" = "[\"link ogv4105a down (no carrier)\", \"link ogv4105a up\"]" &&
+	test "$(json_get nsev.json "[e[\"source\"] for e in d[\"evidence\"][\"events\"]]")" = "[\"netlink\", \"netlink\"]" &&
+	nsevents ogv4105b .evidence.events >b.txt &&
+	grep -q "link ogv4105b down (administratively)" b.txt &&
+	ip -n $NS link del ogv4105a &&
+	wait_for 10 "nsevents ogv4105a .evidence.events | grep -q \"link ogv4105a removed\""
+'
+
 test_expect_success 'a time window excludes what came before it' '
 	events "{\"since\":\"$(date -u -d "+1 minute" +%Y-%m-%dT%H:%M:%SZ)\",\"until\":\"$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ)\"}" .evidence.findings >f &&
 	grep -q "no recorded changes between" f
