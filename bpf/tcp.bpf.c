@@ -23,8 +23,9 @@
 #define IPPROTO_TCP 6
 
 struct sock_info {
-	__u64 syn_ns;         /* SYN sent (active open), or 0 */
-	__u64 established_ns; /* became established, or 0 */
+	__u64 syn_ns;             /* SYN sent (active open), or 0 */
+	__u64 established_ns;     /* became established, or 0 */
+	struct tcp_flow_key flow; /* for an active open: who connected where */
 };
 
 struct {
@@ -41,7 +42,15 @@ struct {
 	__type(value, struct tcp_peer);
 } peers SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TCP_MAX_FLOWS);
+	__type(key, struct tcp_flow_key);
+	__type(value, struct tcp_flow);
+} flows SEC(".maps");
+
 static const struct tcp_peer zero_peer;
+static const struct tcp_flow zero_flow;
 
 static __always_inline void peer_of_sock(const struct sock *sk, struct peer_key *k)
 {
@@ -70,6 +79,26 @@ static __always_inline void peer_of_skb(const struct sk_buff *skb, struct peer_k
 		k->family = AF_INET6;
 		bpf_probe_read_kernel(k->addr, 16, head + nh + 8); /* ipv6hdr.saddr */
 	}
+}
+
+/* The flow of an active open, named at SYN_SENT: that transition runs in the connecting
+ * task (connect()), so the current comm is the client's; later ones may run in softirq. */
+static __always_inline void flow_of_connect(const struct sock *sk, struct tcp_flow_key *f)
+{
+	struct peer_key pk = {};
+
+	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	peer_of_sock(sk, &pk);
+	__builtin_memcpy(f->addr, pk.addr, sizeof(f->addr));
+	f->family = pk.family;
+	f->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+static __always_inline struct tcp_flow *flow_get(const struct sock_info *si)
+{
+	if (si->flow.family != AF_INET && si->flow.family != AF_INET6)
+		return NULL;
+	return map_lookup_or_init(&flows, &si->flow, &zero_flow);
 }
 
 static __always_inline struct tcp_peer *peer_get(struct peer_key *k)
@@ -109,6 +138,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 	switch (newstate) {
 	case TCP_SYN_SENT:
 		fresh.syn_ns = now;
+		flow_of_connect(sk, &fresh.flow);
 		bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
 		return 0;
 	case TCP_ESTABLISHED:
@@ -119,6 +149,14 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 			__u64 d = now - si->syn_ns;
 			__sync_fetch_and_add(&p->connect.slots[hist_slot(d / 1000)], 1);
 			__sync_fetch_and_add(&p->connect.sum, d);
+		}
+		if (si && si->syn_ns && oldstate == TCP_SYN_SENT) {
+			struct tcp_flow *f = flow_get(si);
+			if (f) {
+				__sync_fetch_and_add(&f->connections, 1);
+				__sync_fetch_and_add(&f->connect_us_sum, (now - si->syn_ns) / 1000);
+				f->last_ns = now;
+			}
 		}
 		if (p)
 			sample_srtt(p, sk);
@@ -143,6 +181,20 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 		} else if (p && si->syn_ns) {
 			__sync_fetch_and_add(&p->connect_failures, 1);
 		}
+		if (si->syn_ns) {
+			struct tcp_flow *f = flow_get(si);
+			if (f && si->established_ns) {
+				const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+				__sync_fetch_and_add(&f->bytes_sent,
+				                     BPF_CORE_READ(tp, bytes_acked));
+				__sync_fetch_and_add(&f->bytes_received,
+				                     BPF_CORE_READ(tp, bytes_received));
+				f->last_ns = now;
+			} else if (f) {
+				__sync_fetch_and_add(&f->failures, 1);
+				f->last_ns = now;
+			}
+		}
 		bpf_map_delete_elem(&socks, &key);
 		return 0;
 	}
@@ -155,11 +207,20 @@ int BPF_PROG(tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *sk
 	struct peer_key pk = {};
 	struct tcp_peer *p;
 
+	__u64 key = (__u64)sk;
+	struct sock_info *si;
+
 	peer_of_sock(sk, &pk);
 	p = peer_get(&pk);
 	if (p) {
 		__sync_fetch_and_add(&p->retransmits, 1);
 		sample_srtt(p, sk);
+	}
+	si = bpf_map_lookup_elem(&socks, &key);
+	if (si && si->syn_ns) {
+		struct tcp_flow *f = flow_get(si);
+		if (f)
+			__sync_fetch_and_add(&f->retransmits, 1);
 	}
 	return 0;
 }

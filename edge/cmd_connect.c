@@ -300,6 +300,7 @@ static void queue_topology(struct connect_ctx *cx)
 			         d.msg);
 			return;
 		}
+		topo_add_daemon_flows(t, cx->conf->control_socket);
 		rep = topo_report_json(t);
 		topo_free(t);
 		drop_own_connections(rep);

@@ -268,6 +268,25 @@ static int ctl_flush(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
 	return 0;
 }
 
+/* {"cmd":"tcp_flows","max_idle_s":N}: the tcp collector's flows for the local topology
+ * (connections seen by the kernel, however short-lived), those idle for N s or more left
+ * out (default an hour). */
+static int ctl_tcp_flows(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
+{
+	struct daemon *dm = udata;
+	const cJSON *idle = cJSON_GetObjectItemCaseSensitive(req, "max_idle_s");
+	int64_t max_idle_s =
+	        cJSON_IsNumber(idle) && idle->valuedouble > 0 ? (int64_t)idle->valuedouble : 3600;
+	cJSON *flows = NULL;
+	int r = tcp_flows_json(&dm->set, max_idle_s, &flows, d);
+
+	if (r < 0)
+		return r;
+	*ret = json_obj();
+	json_add(*ret, "flows", flows);
+	return 0;
+}
+
 /* {"cmd":"query","query":"rate(x[1m])"} evaluates at now; "time" (ms) picks the instant;
  * "start", "end" (ms) and "step" (ms) make a range query. */
 static int ctl_query(void *udata, const cJSON *req, cJSON **ret, struct diag *d)
@@ -544,6 +563,7 @@ int daemon_open(struct daemon *dm, const char *conf_path, struct diag *d)
 	ctl_server_register(dm->ctl, "status", ctl_status, dm);
 	ctl_server_register(dm->ctl, "flush", ctl_flush, dm);
 	ctl_server_register(dm->ctl, "query", ctl_query, dm);
+	ctl_server_register(dm->ctl, "tcp_flows", ctl_tcp_flows, dm);
 	ctl_server_register(dm->ctl, "investigate", ctl_investigate, dm);
 	ctl_server_register(dm->ctl, "alerts", ctl_alerts, dm);
 	start_logs(dm);

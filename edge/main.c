@@ -9,7 +9,7 @@
 static const struct cli_cmd commands[] = {
 	{ "status", cmd_status, "status [-c FILE] [--json]",
 	  "this host's capabilities, collectors on/off and why, configuration in use" },
-	{ "topology", cmd_topology, "topology [--json]",
+	{ "topology", cmd_topology, "topology [-c FILE] [--json]",
 	  "this host's connection graph now (the relay's report shape)" },
 	{ "collect", cmd_collect,
 	  "collect [--only NAMES] [--interval 1s] [--rounds 2] [--ready] [--json]",

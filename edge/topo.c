@@ -18,6 +18,7 @@
 #include <uthash.h>
 
 #include "edge/collect/procfs.h"
+#include "edge/ctl.h"
 #include "edge/topo.h"
 
 /* netinet/tcp.h numbering (the kernel's TOPO_ESTABLISHED .. TCP_CLOSING) */
@@ -25,6 +26,9 @@ enum { TOPO_ESTABLISHED = 1, TOPO_LISTEN = 10 };
 #include "shared/alloc.h"
 #include "shared/json.h"
 #include "shared/banned.h"
+
+/* The daemon answers from memory; a daemon that does not answer at once is busy. */
+#define TOPO_FLOWS_TIMEOUT_MS 2000
 
 /* Processes walked to find socket owners; fds looked at per process. */
 #define TOPO_MAX_PIDS    32768
@@ -438,6 +442,79 @@ int topo_scan(struct topo **ret, struct diag *d)
 	return 0;
 }
 
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? v->valuedouble : 0;
+}
+
+void topo_add_flows(struct topo *t, const cJSON *flows)
+{
+	const cJSON *f;
+	size_t cap = t->nconnect + (size_t)cJSON_GetArraySize(flows);
+
+	if (cap > TOPO_MAX_ENTRIES)
+		cap = TOPO_MAX_ENTRIES;
+	if (cap > t->nconnect)
+		t->connect = xrealloc(t->connect, st_mul(cap, sizeof(*t->connect)));
+	cJSON_ArrayForEach(f, flows) {
+		const char *proc =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "process"));
+		const char *addr =
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "peer_addr"));
+		int port = (int)num(f, "peer_port");
+		struct topo_connect *c = NULL;
+		char key[64];
+
+		if (!proc || !addr || port <= 0 || port > 65535)
+			continue;
+		peer_key(addr, port, key, sizeof(key));
+		for (size_t k = 0; k < t->nconnect && !c; k++)
+			if (strcmp(t->connect[k].peer, key) == 0 &&
+			    strcmp(t->connect[k].process, proc) == 0)
+				c = &t->connect[k];
+		if (!c) {
+			if (t->nconnect == cap) {
+				t->truncated = 1;
+				continue;
+			}
+			c = &t->connect[t->nconnect++];
+			memset(c, 0, sizeof(*c));
+			snprintf(c->process, sizeof(c->process), "%s", proc);
+			snprintf(c->peer, sizeof(c->peer), "%s", key);
+			snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
+			c->peer_port = port;
+		}
+		c->recent = true;
+		c->recent_connections = (uint64_t)num(f, "connections");
+		c->recent_failures = (uint64_t)num(f, "failures");
+		c->recent_connect_ms = num(f, "connect_ms");
+		c->recent_bytes_sent = (uint64_t)num(f, "bytes_sent");
+		c->recent_bytes_received = (uint64_t)num(f, "bytes_received");
+		c->recent_retransmits = (uint64_t)num(f, "retransmits");
+		c->recent_idle_s = (int64_t)num(f, "idle_s");
+	}
+}
+
+void topo_add_daemon_flows(struct topo *t, const char *control_socket)
+{
+	cJSON *req = json_obj(), *res = NULL;
+	struct diag d = { 0 };
+
+	json_add_str(req, "cmd", "tcp_flows");
+	if (!control_socket || !*control_socket) {
+		snprintf(t->flows, sizeof(t->flows), "off: no control socket configured");
+	} else if (ctl_call(control_socket, req, TOPO_FLOWS_TIMEOUT_MS, &res, &d) < 0) {
+		snprintf(t->flows, sizeof(t->flows), "off: %.180s", d.msg);
+	} else {
+		topo_add_flows(t, cJSON_GetObjectItemCaseSensitive(res, "flows"));
+		snprintf(t->flows, sizeof(t->flows), "on");
+	}
+	cJSON_Delete(res);
+	cJSON_Delete(req);
+}
+
 void topo_free(struct topo *t)
 {
 	if (!t)
@@ -495,8 +572,22 @@ cJSON *topo_report_json(const struct topo *t)
 		json_add_num(e, "bytes_received", (double)c->bytes_received);
 		json_add_num(e, "rtt_ms", (double)(int64_t)(c->rtt_ms * 1000) / 1000);
 		json_add_num(e, "retransmits", (double)c->retransmits);
+		if (c->recent) {
+			cJSON *r = json_obj();
+			json_add_num(r, "connections", (double)c->recent_connections);
+			json_add_num(r, "failures", (double)c->recent_failures);
+			json_add_num(r, "connect_ms",
+			             (double)(int64_t)(c->recent_connect_ms * 1000) / 1000);
+			json_add_num(r, "bytes_sent", (double)c->recent_bytes_sent);
+			json_add_num(r, "bytes_received", (double)c->recent_bytes_received);
+			json_add_num(r, "retransmits", (double)c->recent_retransmits);
+			json_add_num(r, "idle_s", (double)c->recent_idle_s);
+			json_add(e, "recent", r);
+		}
 		json_push(conn, e);
 	}
+	if (t->flows[0])
+		json_add_str(o, "kernel_flows", t->flows);
 	json_add(o, "addresses", addrs);
 	json_add(o, "listen", listen);
 	json_add(o, "connect", conn);

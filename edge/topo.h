@@ -6,7 +6,9 @@
  * acked and received, retransmits); the owning process from a walk of /proc/PID/fd
  * matching socket inodes. A socket whose owner cannot be seen (another network namespace,
  * a process gone meanwhile) is counted under process "?". Loopback edges are kept: a
- * local proxy in front of a local database is a dependency too.
+ * local proxy in front of a local database is a dependency too. A snapshot misses the
+ * connections that open and close between two scans; the tcp eBPF collector's flows, read
+ * from the daemon (topo_add_daemon_flows), add them.
  *
  * topo_report_json() is the shape the relay merges (docs/protocol.md, "Topology"):
  * {"addresses", "listen": [{"port", "addr", "process", ...}], "connect": [{"peer",
@@ -15,6 +17,7 @@
 #ifndef ONGRID_TOPO_H
 #define ONGRID_TOPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +64,14 @@ struct topo_connect {
 	uint64_t bytes_sent, bytes_received;
 	double rtt_ms; /* mean of the connections' smoothed RTT */
 	uint64_t retransmits;
+	/* What the kernel saw (the tcp collector's flows: every connection, however short,
+	 * over the last hour), when `recent` is set; count and the rest are the sockets
+	 * open at the scan. */
+	bool recent;
+	uint64_t recent_connections, recent_failures, recent_bytes_sent, recent_bytes_received,
+	        recent_retransmits;
+	double recent_connect_ms;
+	int64_t recent_idle_s;
 };
 
 struct topo {
@@ -70,12 +81,21 @@ struct topo {
 	size_t nconnect;
 	uint32_t states[16]; /* sockets per TCP state (index = state number) */
 	size_t nsockets;
-	int truncated; /* TOPO_MAX_SOCKETS or TOPO_MAX_ENTRIES reached */
+	int truncated;   /* TOPO_MAX_SOCKETS or TOPO_MAX_ENTRIES reached */
+	char flows[192]; /* "on", or why the kernel's flows are not in (topo_add_daemon_flows) */
 };
 
 /* Scan now. *ret is owned (topo_free). -EPERM/-EPROTO with d when sock_diag fails. */
 int topo_scan(struct topo **ret, struct diag *d);
 void topo_free(struct topo *t); /* NULL-safe */
+
+/* Merge the tcp collector's flows (tcp_flows_json's array) into t: a flow whose process
+ * and peer:port match a connect entry gives it the recent_* figures; any other becomes an
+ * entry of its own with count 0 (nothing open at the scan: short-lived connections). */
+void topo_add_flows(struct topo *t, const cJSON *flows);
+/* Ask the edge daemon at control_socket for its flows and merge them; t->flows says "on"
+ * or why not (no daemon, the collector off). Never fails the scan. */
+void topo_add_daemon_flows(struct topo *t, const char *control_socket);
 
 /* Read the sockets only (no graph), for callers that want rows: *ret owned. */
 int topo_sockets(struct topo_sock **ret, size_t *ret_n, struct diag *d);

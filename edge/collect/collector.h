@@ -68,4 +68,12 @@ void collector_set_collect(struct collector_set *set, struct snapshot *out, int6
 cJSON *collector_set_json(const struct collector_set *set);
 void collector_set_stop(struct collector_set *set);
 
+/* The tcp collector's flows (bpf/tcp.h: a local process's connections to one peer
+ * address:port, active opens), for the local topology: [{"process", "peer", "peer_addr",
+ * "peer_port", "connections", "failures", "connect_ms", "bytes_sent", "bytes_received",
+ * "retransmits", "idle_s"}...], those idle for max_idle_s or longer
+ * left out. -ENOENT with d saying why when the collector is off. */
+int tcp_flows_json(const struct collector_set *set, int64_t max_idle_s, cJSON **ret,
+                   struct diag *d);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,6 +22,7 @@
 #include "edge/collect/collector.h"
 #include "shared/alloc.h"
 #include "shared/clock.h"
+#include "shared/json.h"
 #include "bpf/tcp.h"
 #if ONGRID_BPF
 #include "tcp.skel.h"
@@ -249,6 +251,73 @@ static int tcp_collect(void *state, struct snapshot *out, int64_t now_ms)
 	(void)t;
 	(void)out;
 	return -EOPNOTSUPP;
+#endif
+}
+
+int tcp_flows_json(const struct collector_set *set, int64_t max_idle_s, cJSON **ret, struct diag *d)
+{
+	const struct collector_slot *slot = NULL;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->slots[i].c == &tcp_collector)
+			slot = &set->slots[i];
+	if (!slot || !slot->on)
+		return diag_set(d, -ENOENT, "the tcp collector is off: %s",
+		                slot ? slot->why : "not in this process");
+#if ONGRID_BPF
+	const struct tcp *t = slot->state;
+	int fd = bpf_map__fd(t->skel->maps.flows);
+	struct tcp_flow_key key, next;
+	struct timespec ts;
+	uint64_t now_ns;
+	void *prev = NULL;
+	cJSON *arr = json_arr();
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (int i = 0; i < TCP_MAX_FLOWS && bpf_map_get_next_key(fd, prev, &next) == 0; i++) {
+		struct peer_key pk = { 0 };
+		struct tcp_flow f;
+		char addr[64], comm[sizeof(key.comm) + 1];
+		int64_t idle_s;
+		cJSON *o;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f) < 0)
+			continue;
+		idle_s = f.last_ns && now_ns > f.last_ns
+		                 ? (int64_t)((now_ns - f.last_ns) / 1000000000u)
+		                 : 0;
+		if (idle_s >= max_idle_s || (!f.connections && !f.failures))
+			continue;
+		memcpy(pk.addr, key.addr, sizeof(pk.addr));
+		pk.family = key.family;
+		peer_format(&pk, addr, sizeof(addr));
+		memcpy(comm, key.comm, sizeof(key.comm));
+		comm[sizeof(key.comm)] = '\0';
+		o = json_obj();
+		json_add_str(o, "process", comm);
+		json_add_str(o, "peer_addr", addr);
+		json_add_num(o, "peer_port", key.port);
+		json_add_num(o, "connections", (double)f.connections);
+		json_add_num(o, "failures", (double)f.failures);
+		json_add_num(o, "connect_ms",
+		             f.connections
+		                     ? (double)f.connect_us_sum / (double)f.connections / 1000.
+		                     : 0.);
+		json_add_num(o, "bytes_sent", (double)f.bytes_sent);
+		json_add_num(o, "bytes_received", (double)f.bytes_received);
+		json_add_num(o, "retransmits", (double)f.retransmits);
+		json_add_num(o, "idle_s", (double)idle_s);
+		json_push(arr, o);
+	}
+	*ret = arr;
+	return 0;
+#else
+	(void)max_idle_s;
+	(void)ret;
+	return diag_set(d, -ENOENT, "built without eBPF");
 #endif
 }
 

@@ -62,4 +62,62 @@ test_expect_success PYTHON3 'expand_topology: upstream of the client is the serv
 	json_get out "d[\"evidence\"][\"findings\"][0]" | grep -q "3 established client connections"
 '
 
+# Connections that open and close between two scans are in no socket snapshot; the tcp
+# collector (eBPF, in the edge daemon) counts every one, and the graph takes them from
+# the daemon.
+cat >bpf.conf <<EOF
+name = "t4104";
+data_dir = "$TRASH/data-bpf";
+control_socket = "$TRASH/bpf.sock";
+collect = { interval = "1s"; disable = ["runqlat", "biolatency", "procexec", "oomkill"]; };
+metrics = { enabled = false; };
+logs = { journal = false; };
+EOF
+cat >short.py <<\PYEOF
+import socket, sys
+for _ in range(int(sys.argv[2])):
+    try:
+        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        continue
+    c.sendall(b"y" * 100)
+    c.close()
+PYEOF
+cp "$PY" ogshort
+# PORT N: N connections, opened and closed. bytes_sent is what the peer had acknowledged
+# at close (tcp_sock.bytes_acked): the last of a connection closed at once may not be.
+short_lived() { ./ogshort short.py "$1" "$2"; }
+
+test_expect_success BPF,PYTHON3 'without the daemon, 50 short-lived connections leave no edge, and the graph says kernel flows are off' '
+	short_lived $(cat port) 50 &&
+	"$EDGE" topology -c bpf.conf --json >out &&
+	test "$(json_get out "[c for c in d[\"connect\"] if c[\"process\"] == \"ogshort\"]")" = "[]" &&
+	json_get out .kernel_flows | grep -q "^off: "
+'
+
+test_expect_success BPF,PYTHON3 'with the daemon'"'"'s tcp collector: the same 50 connections are an edge ogshort -> server with their count and bytes' '
+	daemon_start edge-bpf "$EDGE" run -c bpf.conf &&
+	wait_for 15 "test -S bpf.sock" &&
+	sleep 1 &&
+	short_lived $(cat port) 50 &&
+	"$EDGE" topology -c bpf.conf --json >out &&
+	test "$(json_get out .kernel_flows)" = on &&
+	json_get out "[c for c in d[\"connect\"] if c[\"process\"] == \"ogshort\"][0]" >edge.json &&
+	test "$(json_get edge.json "d[\"peer\"]")" = "127.0.0.1:$(cat port)" &&
+	test "$(json_get edge.json "d[\"count\"]")" = 0 &&
+	test "$(json_get edge.json "d[\"recent\"][\"connections\"]")" = 50 &&
+	test "$(json_get edge.json "d[\"recent\"][\"failures\"]")" = 0 &&
+	test "$(json_get edge.json "2500 <= d[\"recent\"][\"bytes_sent\"] <= 5100")" = true &&
+	"$EDGE" tool -c bpf.conf find_topology_node "{\"query\":\"ogshort\"}" --json >out &&
+	test "$(json_get out ".evidence.nodes[0].connections_1h")" = 50 &&
+	test "$(json_get out .evidence.kernel_flows)" = on
+'
+
+test_expect_success BPF,PYTHON3 'a refused connect is a failed connect on its edge' '
+	port2=$(free_port) &&
+	short_lived $port2 1 &&
+	"$EDGE" topology -c bpf.conf --json >out &&
+	test "$(json_get out "[c[\"recent\"][\"failures\"] for c in d[\"connect\"] if c[\"peer\"] == \"127.0.0.1:$port2\"][0]")" = 1
+'
+
 test_done

@@ -80,6 +80,16 @@ static cJSON *peer_node(const struct topo_connect *c, const cJSON *retr, const c
 	json_add_num(o, "bytes_received", (double)c->bytes_received);
 	json_add_num(o, "rtt_ms", (double)(int64_t)(c->rtt_ms * 1000) / 1000);
 	json_add_num(o, "retransmits", (double)c->retransmits);
+	if (c->recent) { /* every connection the kernel saw in the last hour, however short */
+		json_add_num(o, "connections_1h", (double)c->recent_connections);
+		json_add_num(o, "failed_connects_1h", (double)c->recent_failures);
+		json_add_num(o, "connect_ms_avg",
+		             (double)(int64_t)(c->recent_connect_ms * 1000) / 1000);
+		json_add_num(o, "bytes_sent_1h", (double)c->recent_bytes_sent);
+		json_add_num(o, "bytes_received_1h", (double)c->recent_bytes_received);
+		json_add_num(o, "retransmits_1h", (double)c->recent_retransmits);
+		json_add_num(o, "idle_s", (double)c->recent_idle_s);
+	}
 	double h = history_for(retr, c->peer_addr);
 	if (!isnan(h))
 		json_add_num(o, "retransmits_15m", h);
@@ -117,9 +127,11 @@ static int find_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evidenc
 
 	if (r < 0)
 		return r;
+	topo_add_daemon_flows(t, ctx->conf->control_socket);
 	retr = peer_history(ctx->conf, "increase(ongrid_tcp_retransmits_total[15m])");
 	rtt = peer_history(ctx->conf, "ongrid_tcp_srtt_seconds");
 	ev = evidence_new();
+	json_add_str(ev, "kernel_flows", t->flows);
 	json_add_str(ev, "history",
 	             retr ? "on: per-peer retransmits of the last 15 minutes"
 	                  : "off: no daemon, live socket figures only");
@@ -218,11 +230,13 @@ static int expand_run(struct tool_ctx *ctx, const cJSON *args, cJSON **ret_evide
 
 	if (r < 0)
 		return r;
+	topo_add_daemon_flows(t, ctx->conf->control_socket);
 	retr = peer_history(ctx->conf, "increase(ongrid_tcp_retransmits_total[15m])");
 	rtt = peer_history(ctx->conf, "ongrid_tcp_srtt_seconds");
 	ev = evidence_new();
 	json_add_str(ev, "node", q);
 	json_add_str(ev, "direction", dir);
+	json_add_str(ev, "kernel_flows", t->flows);
 	json_add_str(ev, "history",
 	             retr ? "on: per-peer retransmits of the last 15 minutes"
 	                  : "off: no daemon, live socket figures only");
