@@ -12,7 +12,7 @@ libev-dev libsqlite3-dev libssl-dev libconfig-dev libpcre2-dev libzstd-dev libxx
 uthash-dev libseccomp-dev libcap-ng-dev libsystemd-dev"
 test_pkgs="libcmocka-dev libclang-rt-14-dev python3 python3-websockets stress-ng fio
 nftables iproute2 procps psmisc prometheus prometheus-alertmanager sqlite3 curl
-cppcheck clang-tidy clang-format util-linux e2fsprogs systemd-journal-remote"
+cppcheck clang-tidy clang-format util-linux e2fsprogs systemd-journal-remote systemd dbus"
 bench_pkgs="prometheus-node-exporter libbpf-tools hyperfine zstd"
 
 case "${1:-all}" in

@@ -63,6 +63,9 @@ static int run_capture(struct tool_ctx *ctx, char *const argv[], cJSON *ev, cons
 		return r;
 	tool_add_output(ev, key, res.output, res.len, res.truncated);
 	r = res.exit_code;
+	if (res.timed_out) /* a systemd or journal that does not answer: say so */
+		r = diag_set(&ctx->diag, -ETIMEDOUT, "%s did not answer within %lld ms", argv[0],
+		             (long long)o.timeout_ms);
 	sandbox_result_release(&res);
 	return r;
 }
@@ -82,8 +85,12 @@ static int status_systemd(struct tool_ctx *ctx, const char *name, cJSON *ev)
 	const char *out = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "systemctl_show"));
 	const char *as = out ? strstr(out, "ActiveState=") : NULL;
 	const char *nr = out ? strstr(out, "NRestarts=") : NULL;
-	evidence_say(ev, "systemd unit %s: %.*s, %.*s", unit, as ? (int)strcspn(as, "\n") : 1,
-	             as ? as : "?", nr ? (int)strcspn(nr, "\n") : 1, nr ? nr : "?");
+	if (!as) /* systemctl could not ask systemd (no D-Bus, no permission): its words */
+		evidence_say(ev, "systemd unit %s: systemctl show failed (exit %d): %.*s", unit, r,
+		             out ? (int)strcspn(out, "\n") : 0, out ? out : "");
+	else
+		evidence_say(ev, "systemd unit %s: %.*s, %.*s", unit, (int)strcspn(as, "\n"), as,
+		             nr ? (int)strcspn(nr, "\n") : 1, nr ? nr : "?");
 	json_add_str(ev, "manager", "systemd");
 	return 0;
 }
