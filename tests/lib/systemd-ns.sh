@@ -76,8 +76,10 @@ sd_stop() {
 	kill -9 "$u" 2>/dev/null
 	wait "$u" 2>/dev/null
 	rm -f "$TRASH/.sd-unshare"
-	# the cgroups systemd made (system.slice, init.scope, ...), deepest first
-	sd_cgroup_dirs | comm -13 "$TRASH/.sd-cgroups-before" - | while read -r d; do
+	# the cgroups systemd made (system.slice, init.scope, dev-mqueue.mount, ...), deepest
+	# first; only unit-named ones, so nothing another test made meanwhile is touched
+	sd_cgroup_dirs | comm -13 "$TRASH/.sd-cgroups-before" - |
+		grep -E "\.(slice|scope|mount|service|socket)\$" | while read -r d; do
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
 	return 0
