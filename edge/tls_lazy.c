@@ -69,11 +69,9 @@ static struct {
 /* The soname of the libwebsockets the edge was built against (Debian 12: 4.1, package
  * libwebsockets17). lws has no macro for it; a build against another release stops here
  * rather than load a library whose ABI these prototypes do not describe. */
-#if LWS_LIBRARY_VERSION_MAJOR == 4 && LWS_LIBRARY_VERSION_MINOR == 1
 #define LWS_SONAME "libwebsockets.so.17"
-#else
-#error "libwebsockets other than 4.1: set LWS_SONAME to its soname"
-#endif
+_Static_assert(LWS_LIBRARY_VERSION_MAJOR == 4 && LWS_LIBRARY_VERSION_MINOR == 1,
+               "libwebsockets other than 4.1: set LWS_SONAME to its soname");
 
 static void load(void)
 {

@@ -1186,8 +1186,8 @@ static cJSON *relay_step(struct agent_run *run, struct llm_session *s, const cha
 /* A host upstream that is not connected right now (its tunnel restarting, its daemon
  * killed and brought back) is asked again for a few seconds before the walk gives up on
  * it: a restart takes a second or two, and the host it skips may be the one at fault. */
-#define WALK_RECONNECT_MS 10000
-#define WALK_RETRY_MS     1500
+#define WALK_RECONNECT_MS ((int64_t)10000)
+#define WALK_RETRY_MS     ((int64_t)1500)
 
 static cJSON *remote_step(struct gather *g, struct llm_session *s, const char *agent,
                           const cJSON *args, bool *ret_away)
