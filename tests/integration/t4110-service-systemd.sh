@@ -32,6 +32,8 @@ show() { # TOOL JSON: the tool's result in out.json
 }
 
 test_expect_success 'systemd boots as PID 1 of our namespace and runs the units' '
+	marker=$(mktemp /tmp/ongrid-t4110.XXXXXX) && echo "$marker" >marker &&
+	at_exit "rm -f $marker" &&
 	sd_boot "$TRASH/units" &&
 	test "$(sd_in cat /proc/1/comm)" = systemd &&
 	wait_for 10 "sd_in systemctl is-active ogweb4110.service | grep -qx active"
@@ -87,8 +89,9 @@ test_expect_success 'without D-Bus, service_status says why systemctl could not 
 	json_get out.json "d[\"evidence\"][\"findings\"][0]" | grep -q "systemctl show failed (exit [1-9][0-9]*): Failed to connect to bus"
 '
 
-test_expect_success 'stopping the namespace leaves no process and no cgroup of its own behind' '
+test_expect_success 'stopping the namespace leaves no process and no cgroup of its own behind, and the host'"'"'s /tmp as it was' '
 	sd_stop &&
+	test -f "$(cat marker)" &&
 	! pgrep -f "ogweb4110 alive" &&
 	sd_cgroup_dirs | comm -13 .sd-cgroups-before - >left &&
 	test ! -s left

@@ -2,10 +2,10 @@
 # own, for the systemd branches of the service tools (on these machines PID 1 is not
 # systemd). Sourced by tests after test-lib.sh.
 #
-# The namespace gets tmpfs on /run, /tmp, /var/tmp and /var/log/journal (systemd cleans
-# and fills them at boot: on the host's file system it would empty the host's /tmp), and
-# only units of ours with DefaultDependencies=no: nothing of sysinit.target (sysctl,
-# udev, tmpfiles, modules) runs. A D-Bus system bus is started as dbus.service (systemd
+# The namespace gets tmpfs on /run and /var/log/journal (systemd's and journald's state),
+# and only units of ours with DefaultDependencies=no: nothing of sysinit.target runs
+# (sysctl, udev, modules, and tmpfiles, which would empty the host's /tmp: /tmp and
+# /var/tmp stay the host's, since the test's own files and binaries may live there). A D-Bus system bus is started as dbus.service (systemd
 # connects to it by that name), since the tools run systemctl as nobody, which talks to
 # systemd over D-Bus as on any Debian host. sd_stop kills the namespace's PID 1 (so the
 # kernel kills everything in it) and removes the cgroups systemd made.
@@ -28,7 +28,7 @@ sd_boot() {
 	#!/bin/sh
 	set -e
 	mount --make-rprivate /
-	for d in /run /tmp /var/tmp; do mount -t tmpfs tmpfs \$d; done
+	mount -t tmpfs tmpfs /run
 	if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
 	mkdir -p /run/systemd/system /run/lock
 	cp "$units"/* /run/systemd/system/
