@@ -146,6 +146,22 @@ static int apply(struct link_watch *lw, const struct link_msg *m, bool baseline,
 	return !baseline;
 }
 
+/* Ask for every link (RTM_GETLINK dump): the baseline at open, a resync after an overrun.
+ * The replies arrive as RTM_NEWLINK messages like the notifications. */
+static int send_dump(struct link_watch *lw)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = { .h = { .nlmsg_len = sizeof(req),
+		         .nlmsg_type = RTM_GETLINK,
+		         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		         .nlmsg_seq = ++lw->dump_seq },
+		  .i = { .ifi_family = AF_UNSPEC } };
+
+	return send(lw->fd, &req, sizeof(req), 0) < 0 ? -errno : 0;
+}
+
 /* One recv()'s worth; false when nothing was there. */
 static bool read_once(struct link_watch *lw, bool baseline, int64_t now_ms, bool *ret_done,
                       void (*emit)(void *, const struct change_event *), void *udata)
@@ -160,15 +176,7 @@ static bool read_once(struct link_watch *lw, bool baseline, int64_t now_ms, bool
 	if (n < 0 && errno == ENOBUFS) {
 		/* the kernel dropped notifications: read the whole table again; what changed
 		 * meanwhile shows as transitions against what we knew */
-		struct {
-			struct nlmsghdr h;
-			struct ifinfomsg i;
-		} req = { .h = { .nlmsg_len = sizeof(req),
-			         .nlmsg_type = RTM_GETLINK,
-			         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			         .nlmsg_seq = ++lw->dump_seq },
-			  .i = { .ifi_family = AF_UNSPEC } };
-		(void)send(lw->fd, &req, sizeof(req), 0);
+		(void)send_dump(lw);
 		return true;
 	}
 	if (n <= 0)
@@ -191,26 +199,16 @@ int link_watch_open(struct link_watch **ret, struct diag *d)
 {
 	struct link_watch *lw = xcalloc(1, sizeof(*lw));
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
-	struct {
-		struct nlmsghdr h;
-		struct ifinfomsg i;
-	} req = { .h = { .nlmsg_len = sizeof(req),
-		         .nlmsg_type = RTM_GETLINK,
-		         .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		         .nlmsg_seq = 1 },
-		  .i = { .ifi_family = AF_UNSPEC } };
 	bool done = false;
 	int r;
 
-	lw->dump_seq = 1;
 	lw->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 	if (lw->fd < 0) {
 		r = diag_set(d, -errno, "rtnetlink: %s", strerror(errno));
 		free(lw);
 		return r;
 	}
-	if (bind(lw->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(lw->fd, &req, sizeof(req), 0) < 0) {
+	if (bind(lw->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send_dump(lw) < 0) {
 		r = diag_set(d, -errno, "rtnetlink: %s", strerror(errno));
 		link_watch_close(lw);
 		return r;
